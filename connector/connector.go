@@ -1,0 +1,211 @@
+// Package connector defines the contracts between the sync engine and the sources and
+// destinations it moves rows between. It depends on nothing in Sluice but record.
+package connector
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// Mode is how a sync applies the diff to its destination.
+type Mode string
+
+const (
+	ModeInsert Mode = "insert" // send added rows
+	ModeUpdate Mode = "update" // send changed rows
+	ModeUpsert Mode = "upsert" // send added and changed rows
+	ModeMirror Mode = "mirror" // send added, changed and removed rows
+)
+
+// Modes lists every mode in documentation order.
+var Modes = []Mode{ModeInsert, ModeUpdate, ModeUpsert, ModeMirror}
+
+// Sends reports whether a sync in mode m sends changes of type op.
+func (m Mode) Sends(op record.Op) bool {
+	switch op {
+	case record.OpAdd:
+		return m == ModeInsert || m == ModeUpsert || m == ModeMirror
+	case record.OpChange:
+		return m == ModeUpdate || m == ModeUpsert || m == ModeMirror
+	case record.OpRemove:
+		return m == ModeMirror
+	}
+	return false
+}
+
+// Valid reports whether m is one of Modes.
+func (m Mode) Valid() bool {
+	for _, x := range Modes {
+		if m == x {
+			return true
+		}
+	}
+	return false
+}
+
+// SourceSpec describes a source type: its name in project files, its configuration
+// and how to open it.
+type SourceSpec struct {
+	Type    string
+	Summary string
+	// NewConfig returns a pointer to a zero configuration struct; the project file's
+	// keys are decoded into it by field tags (see internal/config).
+	NewConfig func() any
+	Open      func(ctx context.Context, p SourceParams) (Source, error)
+}
+
+// SourceParams carries what a source needs to open.
+type SourceParams struct {
+	Name    string // the source's name in the project file
+	Config  any    // the decoded value NewConfig returned
+	BaseDir string // the project file's directory, for relative paths
+	Logger  *slog.Logger
+}
+
+// Source reads models.
+type Source interface {
+	// Query starts streaming a model's rows. The returned Rows must be closed.
+	Query(ctx context.Context, m Model) (Rows, error)
+	Close() error
+}
+
+// Model is what to read: exactly one of SQL and Table is set.
+type Model struct {
+	Name  string
+	SQL   string
+	Table string
+}
+
+// Column describes one column of a model's result.
+type Column struct {
+	Name string
+	Type string // the source's own type name, for messages
+}
+
+// Rows streams rows as canonical values (see record.Value).
+type Rows interface {
+	Columns() []Column
+	// Next fills dst with up to len(dst) rows and returns how many it filled. It reuses
+	// the slices already in dst where their capacity allows. At the end it returns 0, io.EOF.
+	Next(dst []record.Row) (int, error)
+	Close() error
+}
+
+// DestinationSpec describes a destination type.
+type DestinationSpec struct {
+	Type    string
+	Summary string
+	// NewConfig returns a pointer to a zero configuration struct; see SourceSpec.
+	NewConfig func() any
+	// NewSyncConfig, when set, returns a pointer to a zero struct for the keys a
+	// sync writing to this destination may add (an object name, an id property).
+	// When nil a sync takes only the engine's own keys.
+	NewSyncConfig func() any
+	// Modes lists the modes the destination supports.
+	Modes []Mode
+	Open  func(ctx context.Context, p DestinationParams) (Destination, error)
+}
+
+// SupportsMode reports whether the destination type accepts mode m.
+func (s DestinationSpec) SupportsMode(m Mode) bool {
+	for _, x := range s.Modes {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// DestinationParams carries what a destination needs to open for one sync.
+type DestinationParams struct {
+	Name   string // the destination's name in the project file
+	Config any    // the decoded value NewConfig returned
+	// SyncConfig is the decoded value NewSyncConfig returned, or nil.
+	SyncConfig any
+	Sync       SyncInfo
+	Logger     *slog.Logger
+}
+
+// SyncInfo is what a destination knows of the sync writing to it.
+type SyncInfo struct {
+	Name string
+	Mode Mode
+	// KeyColumn is the model's primary-key column; KeyField is the destination field
+	// it maps to (the same name when the mappings do not mention it).
+	KeyColumn string
+	KeyField  string
+	// Fields are the destination field names that records will carry, in order.
+	Fields []string
+}
+
+// Destination writes batches of changes for one sync.
+type Destination interface {
+	// Capabilities are the limits the engine batches, paces and retries by. They are
+	// the API's limits lowered by the user's configuration, never raised.
+	Capabilities() Capabilities
+	// Write applies a batch. It returns nil when every change was applied, a
+	// *BatchError naming the changes that failed, or another error when the whole
+	// batch failed; wrap it with Permanent or RetryAfter to steer the engine's retries.
+	Write(ctx context.Context, b *Batch) error
+	Close() error
+}
+
+// Checker is implemented by destinations that can verify, before anything is sent,
+// that the live destination fits the sync (a table and its columns exist, a
+// credential works). The engine calls it before a run and in validate/plan.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// Capabilities are a destination's declared limits.
+type Capabilities struct {
+	MaxBatchRecords int // most changes in one request
+	MaxBatchBytes   int // most encoded bytes in one request; 0 means no limit
+	MaxInFlight     int // most concurrent requests
+	// MaxAttempts bounds tries of a batch that fails transiently (1 means no retry).
+	MaxAttempts int
+	// RequestsPerSecond paces requests; 0 means unpaced.
+	RequestsPerSecond float64
+}
+
+// Batch is one request's worth of changes.
+type Batch struct {
+	Sync    string
+	RunID   string
+	ID      string // unique per batch and stable across its retries
+	Changes []record.Change
+
+	trace func(Exchange)
+}
+
+// NewBatch returns a batch whose exchanges are passed to trace (which may be nil).
+func NewBatch(sync, runID, id string, changes []record.Change, trace func(Exchange)) *Batch {
+	return &Batch{Sync: sync, RunID: runID, ID: id, Changes: changes, trace: trace}
+}
+
+// Trace records one request and its response for the row-level debugger.
+// Connectors call it for every request they make, including failed ones.
+func (b *Batch) Trace(ex Exchange) {
+	if b.trace != nil {
+		b.trace(ex)
+	}
+}
+
+// Exchange is one request to a destination and what came back.
+type Exchange struct {
+	Request  Message
+	Response Message
+	Duration time.Duration
+	Err      string // a transport error, when there was no response
+}
+
+// Message is a request or a response: a first line ("POST https://…", "HTTP 200"),
+// headers and a body. Destinations that are not HTTP put their statement in Line and Body.
+type Message struct {
+	Line   string
+	Header map[string][]string
+	Body   []byte
+}

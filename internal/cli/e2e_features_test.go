@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func withMode(mode string) string {
+	return strings.Replace(usersProject, "mode: mirror", "mode: "+mode, 1)
+}
+
+func eventTypes(p *project) map[string]int {
+	out := map[string]int{}
+	for _, e := range p.recv.Events() {
+		out[e.Type]++
+	}
+	return out
+}
+
+func TestModesSendTheirChangeTypes(t *testing.T) {
+	change := `update users set plan = 'x' where id <= 10;
+		delete from users where id > 990;
+		insert into users select i, 'n' || i, 'free', 0 from range(2001, 2006) t(i);`
+	cases := map[string]struct {
+		first  [3]int
+		second [3]int
+		events map[string]int
+	}{
+		"insert": {first: [3]int{1000, 0, 0}, second: [3]int{5, 0, 0}, events: map[string]int{"added": 1005}},
+		"update": {first: [3]int{0, 0, 0}, second: [3]int{0, 0, 0}, events: map[string]int{}},
+		"upsert": {first: [3]int{1000, 0, 0}, second: [3]int{5, 10, 0}, events: map[string]int{"added": 1005, "changed": 10}},
+		"mirror": {first: [3]int{1000, 0, 0}, second: [3]int{5, 10, 10}, events: map[string]int{"added": 1005, "changed": 10, "removed": 10}},
+	}
+	for mode, tc := range cases {
+		t.Run(mode, func(t *testing.T) {
+			p := newProject(t, withMode(mode), usersSetup)
+			run, code := p.syncJSON("users_to_hook")
+			require.Equal(t, 0, code)
+			require.Equal(t, tc.first, counts(run))
+			p.sql(change)
+			run, code = p.syncJSON("users_to_hook")
+			require.Equal(t, 0, code)
+			require.Equal(t, tc.second, counts(run))
+			require.Equal(t, tc.events, eventTypes(p))
+		})
+	}
+}
+
+// Update mode sends rows that changed since they were synced by this sync: seed its
+// baseline with a full resync, then only changes go.
+func TestUpdateModeAfterAFullResync(t *testing.T) {
+	p := newProject(t, withMode("update"), usersSetup)
+	run, code := p.syncJSON("users_to_hook", "--full-resync")
+	require.Equal(t, 0, code)
+	require.Equal(t, 1000, num64(run, "succeeded"))
+	p.sql(`update users set plan = 'x' where id <= 3; insert into users values (3000, 'n', 'free', 0)`)
+	run, _ = p.syncJSON("users_to_hook")
+	require.Equal(t, [3]int{0, 3, 0}, counts(run))
+}
+
+func TestFullResyncSendsEveryRowAgain(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	_, code := p.syncJSON("users_to_hook")
+	require.Equal(t, 0, code)
+	p.sql(`delete from users where id = 1`)
+	run, code := p.syncJSON("users_to_hook", "--full-resync")
+	require.Equal(t, 0, code)
+	require.Equal(t, true, run["full_resync"])
+	require.Equal(t, [3]int{0, 999, 1}, counts(run), "rows already synced go again as changes, and mirror still removes")
+	require.Equal(t, map[string]int{"added": 1000, "changed": 999, "removed": 1}, eventTypes(p))
+	run, _ = p.syncJSON("users_to_hook")
+	require.Equal(t, [3]int{0, 0, 0}, counts(run))
+}
+
+func TestPlanSendsNothing(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	plan := p.planJSON("users_to_hook")
+	require.Equal(t, [3]int{1000, 0, 0}, counts(plan))
+	require.Equal(t, 0, num64(plan, "invalid"))
+	require.Len(t, plan["samples"], 3)
+	sample := plan["samples"].([]any)[0].(map[string]any)
+	require.Equal(t, "added", sample["type"])
+	require.Contains(t, sample["fields"], "plan_tier")
+	require.Equal(t, int64(0), p.recv.Requests())
+	require.Equal(t, [3]int{1000, 0, 0}, counts(p.planJSON("users_to_hook")), "a plan changes nothing")
+	out, _, code := p.sluice("runs", "users_to_hook")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "no runs yet", "a plan is not a run")
+
+	out, _, code = p.sluice("plan", "users_to_hook")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "would send 1,000 added, 0 changed, 0 removed")
+}
+
+func TestTestRowLeavesTheBaselineAlone(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	out, errOut, code := p.sluice("test-row", "users_to_hook", "7")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "row 7 (added)")
+	require.Contains(t, out, "> POST "+p.recv.URL)
+	require.Contains(t, out, `"key": "7"`)
+	require.Contains(t, out, "< HTTP 200 OK")
+	require.Contains(t, out, "Authorization: [REDACTED]")
+	require.Equal(t, map[string]string{"email": `"user7@example.com"`, "plan_tier": `"pro"`}, p.contents()["7"])
+	require.Equal(t, [3]int{1000, 0, 0}, counts(p.planJSON("users_to_hook")), "the baseline did not move")
+	runs, _, _ := p.sluice("runs")
+	require.Contains(t, runs, "no runs yet")
+
+	p.recv.Reject("8", "no such mailbox")
+	out, _, code = p.sluice("test-row", "users_to_hook", "8", "--json")
+	require.Equal(t, 1, code)
+	var res map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, "failed", res["status"])
+	require.Equal(t, "no such mailbox", res["error"])
+
+	_, errOut, code = p.sluice("test-row", "users_to_hook", "999999")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `no row with primary key "999999"`)
+}
+
+func TestSecretsNeverAppear(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	p.recv.Reject("3", "rejected")
+	var all strings.Builder
+	run := func(args ...string) {
+		out, errOut, _ := p.sluice(append([]string{"-vv"}, args...)...)
+		all.WriteString(out)
+		all.WriteString(errOut)
+	}
+	run("validate")
+	run("plan", "users_to_hook")
+	run("sync", "users_to_hook")
+	run("sync", "users_to_hook", "--json")
+	last := lastRun(t, p)["run_id"].(string)
+	run("run", "show", last, "--failed", "--full")
+	run("run", "show", last, "--key", "3", "--json")
+	run("test-row", "users_to_hook", "5")
+	text := all.String()
+	require.Contains(t, text, "[REDACTED]", "the Authorization header is shown, redacted")
+	for _, secret := range []string{"tok-abcdef-0123456789", hookSecret, strings.TrimPrefix(hookSecret, "whsec_")} {
+		require.NotContains(t, text, secret)
+	}
+	// Nor does the state directory hold them.
+	filepath.Walk(filepath.Join(p.dir, ".sluice"), func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		require.NotContains(t, string(b), "tok-abcdef-0123456789", path)
+		return nil
+	})
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	bad := `
+sources:
+  warehouse:
+    type: duckdb
+    path: warehouse.duckdb
+models:
+  users:
+    source: warehose
+    table: users
+    primary_key: id
+destinations:
+  hook:
+    type: webhook
+    url: http://127.0.0.1:1/x
+    batch_sise: 10
+    headers: {Authorization: "Bearer ${env:SURELY_UNSET_VAR}"}
+syncs:
+  s:
+    model: users
+    destination: hook
+    mode: mirorr
+`
+	p := newProject(t, bad, "")
+	out, errOut, code := p.sluice("validate")
+	require.Equal(t, 2, code, out)
+	for _, want := range []string{
+		"sluice.yaml:8:13", "warehose",
+		"sluice.yaml:15:5", "batch_sise", `did you mean "batch_size"`,
+		"SURELY_UNSET_VAR",
+		"sluice.yaml:21:11", `unknown mode "mirorr"`,
+	} {
+		require.Contains(t, errOut, want)
+	}
+
+	good := newProject(t, usersProject, usersSetup)
+	out, _, code = good.sluice("validate")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "is valid")
+}

@@ -1,0 +1,119 @@
+// Package demo builds the world `sluice demo` runs in: a sample DuckDB warehouse of a
+// SaaS company (accounts, users, product usage), a project file, and a local webhook
+// receiver standing in for a CRM's ingestion endpoint.
+package demo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+
+	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
+)
+
+// SecretEnv is the environment variable the demo's project file reads its signing secret from.
+const SecretEnv = "SLUICE_DEMO_WEBHOOK_SECRET"
+
+// Env is a prepared demo.
+type Env struct {
+	Dir       string
+	Config    string // the project file
+	Warehouse string
+	Receiver  *webhooktest.Receiver
+	// Rejected are keys the receiver refuses, as a CRM refuses bad emails.
+	Rejected map[string]string
+}
+
+// Setup creates the warehouse and project file in dir and starts the receiver.
+func Setup(ctx context.Context, dir string) (*Env, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	env := &Env{Dir: dir, Config: filepath.Join(dir, "sluice.yaml"), Warehouse: filepath.Join(dir, "warehouse.duckdb"), Rejected: map[string]string{}}
+	os.Remove(env.Warehouse)
+	os.RemoveAll(filepath.Join(dir, ".sluice"))
+	if err := env.exec(ctx, warehouseSQL); err != nil {
+		return nil, fmt.Errorf("demo: build the warehouse: %w", err)
+	}
+	secret := "whsec_c2x1aWNlLWRlbW8tc2lnbmluZy1zZWNyZXQ="
+	os.Setenv(SecretEnv, secret)
+	key, _ := signingKey(secret)
+	r, err := webhooktest.Start("127.0.0.1:0", webhooktest.Options{Secret: key})
+	if err != nil {
+		return nil, fmt.Errorf("demo: start the receiver: %w", err)
+	}
+	env.Receiver = r
+	bad, err := env.queryKeys(ctx, `select user_id from users where email like '%@example.invalid'`)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	for _, k := range bad {
+		msg := "email domain example.invalid does not accept mail: fix the address in the warehouse"
+		env.Rejected[k] = msg
+		r.Reject(k, msg)
+	}
+	if err := os.WriteFile(env.Config, []byte(fmt.Sprintf(projectYAML, r.URL, SecretEnv)), 0o644); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return env, nil
+}
+
+// Close stops the receiver.
+func (e *Env) Close() { e.Receiver.Close() }
+
+// ChangeData changes the warehouse the way a day of business does: accounts upgrade,
+// users churn and sign up, people use the product, and someone fixes a bad email.
+// It returns the key whose email was fixed.
+func (e *Env) ChangeData(ctx context.Context) (fixed string, err error) {
+	bad, err := e.queryKeys(ctx, `select user_id from users where email like '%@example.invalid' order by user_id limit 1`)
+	if err != nil || len(bad) == 0 {
+		return "", fmt.Errorf("demo: no bad email to fix: %v", err)
+	}
+	fixed = bad[0]
+	if err := e.exec(ctx, strings.ReplaceAll(changesSQL, "FIXED_USER", fixed)); err != nil {
+		return "", fmt.Errorf("demo: change the warehouse: %w", err)
+	}
+	e.Receiver.Accept(fixed)
+	delete(e.Rejected, fixed)
+	return fixed, nil
+}
+
+func (e *Env) exec(ctx context.Context, script string) error {
+	db, err := sql.Open("duckdb", e.Warehouse)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, script)
+	return err
+}
+
+func (e *Env) queryKeys(ctx context.Context, q string) ([]string, error) {
+	db, err := sql.Open("duckdb", e.Warehouse+"?access_mode=read_only")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, strconv.FormatInt(id, 10))
+	}
+	return out, rows.Err()
+}

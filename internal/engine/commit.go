@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/record"
+)
+
+// committer makes outcomes durable. Acknowledged rows advance the baseline before
+// their sender takes its next batch, so a process killed at any moment re-sends at
+// most the batches that were in flight. The run log is written in groups by its own
+// goroutine, off the senders' path.
+type committer struct {
+	baseline store.Baseline
+	store    store.Store
+	runID    string
+	stats    *liveStats
+	onFatal  func(reason string)
+
+	mu    sync.Mutex // serialises baseline writes
+	muts  []store.Mutation
+	fatal error
+
+	log chan *store.Batch
+	wg  sync.WaitGroup
+}
+
+func newCommitter(b store.Baseline, st store.Store, runID string, stats *liveStats, onFatal func(string)) *committer {
+	c := &committer{
+		baseline: b, store: st, runID: runID, stats: stats, onFatal: onFatal,
+		log: make(chan *store.Batch, 256),
+	}
+	c.wg.Add(1)
+	go c.logLoop()
+	return c
+}
+
+// add records a batch's outcome; it returns once the baseline holds its acknowledged rows.
+func (c *committer) add(o *outcome) error {
+	rows := make([]store.BatchRow, len(o.rows))
+	var ok, failed int64
+	c.mu.Lock()
+	muts := c.muts[:0]
+	for i, r := range o.rows {
+		rows[i] = store.BatchRow{Key: r.change.Key, Op: r.change.Op, Error: o.errs[i]}
+		if o.errs[i] != "" {
+			failed++
+			continue
+		}
+		ok++
+		if r.change.Op == record.OpRemove {
+			muts = append(muts, store.Mutation{Key: r.key, Remove: true})
+		} else {
+			muts = append(muts, store.Mutation{Key: r.key, Row: r.row, KeyText: r.change.Key, Names: r.change.Fields.Names, Values: r.values})
+		}
+	}
+	if len(muts) > 0 && c.fatal == nil {
+		// Committing finishes even when the run is cancelled: the rows were delivered.
+		if err := c.baseline.Apply(context.Background(), muts); err != nil {
+			c.fatal = fmt.Errorf("save baseline: %w", err)
+			c.onFatal("not sent: " + c.fatal.Error())
+		}
+	}
+	c.muts = muts[:0]
+	c.mu.Unlock()
+	c.stats.succeeded.Add(ok)
+	c.stats.failed.Add(failed)
+	c.log <- &store.Batch{
+		RunID: c.runID, Seq: o.seq, ID: o.id, Attempts: o.attempts, Error: o.batchErr,
+		Rows: rows, Exchanges: o.exchanges,
+	}
+	return nil
+}
+
+// close waits for the run log to be written and returns the first failure.
+func (c *committer) close() error {
+	close(c.log)
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fatal
+}
+
+func (c *committer) setFatal(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fatal == nil {
+		c.fatal = err
+		c.onFatal("not sent: " + err.Error())
+	}
+}
+
+func (c *committer) logLoop() {
+	defer c.wg.Done()
+	ctx := context.Background()
+	var pending []*store.Batch
+	rows := 0
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	flush := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := c.store.AppendBatches(ctx, pending); err != nil {
+			c.setFatal(fmt.Errorf("run log: %w", err))
+		}
+		pending, rows = pending[:0], 0
+	}
+	for {
+		select {
+		case b, ok := <-c.log:
+			if !ok {
+				flush()
+				return
+			}
+			pending = append(pending, b)
+			rows += len(b.Rows)
+			if len(pending) >= 64 || rows >= 50_000 {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+}

@@ -1,0 +1,186 @@
+// Package engine runs syncs: it reads a model, diffs it against the sync's baseline,
+// sends the changes the mode asks for through the destination in batches, and records
+// every row's outcome while advancing the baseline only for acknowledged rows. A run's
+// whole path is in this package: scan.go (read, map, hash, diff), send.go (batch,
+// pace, retry), commit.go (baseline and run log), run.go (the run's life).
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/store"
+)
+
+// Catalog finds connector specs by type; internal/registry provides it.
+type Catalog interface {
+	Source(typ string) (connector.SourceSpec, bool)
+	Destination(typ string) (connector.DestinationSpec, bool)
+}
+
+// Engine runs the syncs of one project against one store.
+type Engine struct {
+	project *config.Project
+	catalog Catalog
+	store   store.Store
+	logger  *slog.Logger
+}
+
+// Params configure an Engine.
+type Params struct {
+	Project *config.Project
+	Catalog Catalog
+	Store   store.Store
+	Logger  *slog.Logger // nil discards
+}
+
+// New returns an engine.
+func New(p Params) *Engine {
+	logger := p.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{project: p.Project, catalog: p.Catalog, store: p.Store, logger: logger}
+}
+
+// Log attribute keys.
+const (
+	logSync = "sync"
+	logRun  = "run"
+)
+
+// syncPlan is a sync resolved against the project and the catalog.
+type syncPlan struct {
+	sync     *config.Sync
+	model    *config.Model
+	source   *config.Source
+	dest     *config.Destination
+	srcSpec  connector.SourceSpec
+	destSpec connector.DestinationSpec
+}
+
+func (e *Engine) resolve(name string) (*syncPlan, error) {
+	s, ok := e.project.Syncs[name]
+	if !ok {
+		names := e.project.SyncNames()
+		if len(names) == 0 {
+			return nil, fmt.Errorf("no sync named %q: %s declares no syncs", name, e.project.File)
+		}
+		return nil, fmt.Errorf("no sync named %q in %s: the syncs are %s", name, e.project.File, strings.Join(names, ", "))
+	}
+	p := &syncPlan{sync: s, model: e.project.Models[s.Model], dest: e.project.Destinations[s.Destination]}
+	p.source = e.project.Sources[p.model.Source]
+	var found bool
+	if p.srcSpec, found = e.catalog.Source(p.source.Type); !found {
+		return nil, fmt.Errorf("source %s: unknown type %q", p.source.Name, p.source.Type)
+	}
+	if p.destSpec, found = e.catalog.Destination(p.dest.Type); !found {
+		return nil, fmt.Errorf("destination %s: unknown type %q", p.dest.Name, p.dest.Type)
+	}
+	return p, nil
+}
+
+// fieldMap is how a model's columns become a destination record.
+type fieldMap struct {
+	keyIndex int      // column index of the primary key
+	columns  []int    // column index of each field
+	names    []string // destination field names
+	keyField string   // the destination field the key maps to
+}
+
+// mapFields checks the model's columns against the sync's mappings.
+func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
+	index := make(map[string]int, len(cols))
+	var names []string
+	for i, c := range cols {
+		if _, dup := index[c.Name]; dup {
+			return nil, fmt.Errorf("model %s returns two columns named %q: alias one of them in the query (%s)", p.model.Name, c.Name, p.model.Pos)
+		}
+		index[c.Name] = i
+		names = append(names, c.Name)
+	}
+	fm := &fieldMap{keyField: p.model.PrimaryKey}
+	ki, ok := index[p.model.PrimaryKey]
+	if !ok {
+		return nil, fmt.Errorf("model %s has no column %q, its primary_key (%s): the columns are %s",
+			p.model.Name, p.model.PrimaryKey, p.model.PrimaryKeyPos, strings.Join(names, ", "))
+	}
+	fm.keyIndex = ki
+	if p.sync.Mappings == nil {
+		fm.columns = make([]int, len(cols))
+		for i := range cols {
+			fm.columns[i] = i
+		}
+		fm.names = names
+		return fm, nil
+	}
+	var problems []string
+	for _, m := range p.sync.Mappings {
+		ci, ok := index[m.From]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: syncs.%s maps column %q, which model %s does not return (its columns are %s)",
+				m.Pos, p.sync.Name, m.From, p.model.Name, strings.Join(names, ", ")))
+			continue
+		}
+		fm.columns = append(fm.columns, ci)
+		fm.names = append(fm.names, m.To)
+		if m.From == p.model.PrimaryKey {
+			fm.keyField = m.To
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
+	}
+	return fm, nil
+}
+
+func (p *syncPlan) syncInfo(fm *fieldMap) connector.SyncInfo {
+	return connector.SyncInfo{
+		Name:      p.sync.Name,
+		Mode:      p.sync.Mode,
+		KeyColumn: p.model.PrimaryKey,
+		KeyField:  fm.keyField,
+		Fields:    slices.Clone(fm.names),
+	}
+}
+
+func (e *Engine) openSource(ctx context.Context, p *syncPlan) (connector.Source, error) {
+	src, err := p.srcSpec.Open(ctx, connector.SourceParams{
+		Name: p.source.Name, Config: p.source.Config, BaseDir: e.project.Dir,
+		Logger: e.logger.With("source", p.source.Name),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open source %s: %w", p.source.Name, err)
+	}
+	return src, nil
+}
+
+func (e *Engine) openDestination(ctx context.Context, p *syncPlan, fm *fieldMap) (connector.Destination, error) {
+	d, err := p.destSpec.Open(ctx, connector.DestinationParams{
+		Name: p.dest.Name, Config: p.dest.Config, SyncConfig: p.sync.SyncConfig,
+		Sync: p.syncInfo(fm), Logger: e.logger.With("destination", p.dest.Name),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open destination %s: %s", p.dest.Name, e.project.Redact(err.Error()))
+	}
+	if c, ok := d.(connector.Checker); ok {
+		if err := c.Check(ctx); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("destination %s: %s", p.dest.Name, e.project.Redact(err.Error()))
+		}
+	}
+	return d, nil
+}
+
+func (e *Engine) query(ctx context.Context, src connector.Source, p *syncPlan) (connector.Rows, error) {
+	rows, err := src.Query(ctx, connector.Model{Name: p.model.Name, SQL: p.model.Query, Table: p.model.Table})
+	if err != nil {
+		return nil, fmt.Errorf("%w [model %s is defined at %s]", err, p.model.Name, p.model.Pos)
+	}
+	return rows, nil
+}

@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/internal/diff"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/record"
+)
+
+// chunkRows is how many rows travel together from the reader to a scan worker.
+const chunkRows = 1024
+
+// maxInvalidKept bounds the invalid rows recorded one by one in a run; all are counted.
+const maxInvalidKept = 100_000
+
+// scanParams are the inputs of the scan phase.
+type scanParams struct {
+	rows       connector.Rows
+	fields     *fieldMap
+	base       *diff.Index
+	mode       connector.Mode
+	fullResync bool
+	spillDir   string
+	rowsRead   *atomic.Int64 // progress
+}
+
+// scanResult is what the scan found.
+type scanResult struct {
+	spills   []*spillWriter
+	diff     *diff.Result
+	hasher   diff.RowHasher
+	rowsRead int64
+	// invalid rows (null or empty keys); duplicates are reported from diff.Duplicates
+	invalid      []store.RowOutcome
+	invalidCount int64
+	// key text of duplicated keys that were in the baseline (new ones come from the spills)
+	dupText map[diff.KeyHash]string
+}
+
+func (r *scanResult) close() {
+	for _, s := range r.spills {
+		s.close()
+	}
+}
+
+type scanWorker struct {
+	obs     *diff.Worker
+	spill   *spillWriter
+	enc     []byte
+	values  []record.Value
+	invalid []store.RowOutcome
+	nInv    int64
+	dupText map[diff.KeyHash]string
+}
+
+// scan reads every row, maps and hashes it, classifies it against the baseline and
+// spills the rows that may be sent. Reading runs in one goroutine (sources stream
+// sequentially); mapping, hashing and diffing run in one worker per CPU.
+func scan(ctx context.Context, p scanParams) (*scanResult, error) {
+	differ := diff.NewDiffer(p.base)
+	res := &scanResult{hasher: diff.NewRowHasher(p.fields.names), dupText: map[diff.KeyHash]string{}}
+	nWorkers := max(1, runtime.GOMAXPROCS(0))
+	workers := make([]*scanWorker, nWorkers)
+	for i := range workers {
+		sw, err := newSpillWriter(filepath.Join(p.spillDir, fmt.Sprintf("spill-%d", i)))
+		if err != nil {
+			res.close()
+			return nil, fmt.Errorf("create spill file in %s: %w", p.spillDir, err)
+		}
+		res.spills = append(res.spills, sw)
+		workers[i] = &scanWorker{obs: differ.NewWorker(), spill: sw, dupText: map[diff.KeyHash]string{}}
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	chunks := make(chan []record.Row, 2*nWorkers)
+	free := make(chan []record.Row, 3*nWorkers)
+	var rowOffset atomic.Int64
+	g.Go(func() error {
+		defer close(chunks)
+		for {
+			var chunk []record.Row
+			select {
+			case chunk = <-free:
+			default:
+				chunk = make([]record.Row, chunkRows)
+			}
+			n, err := p.rows.Next(chunk[:chunkRows])
+			if n > 0 {
+				p.rowsRead.Add(int64(n))
+				select {
+				case chunks <- chunk[:n]:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+	for _, w := range workers {
+		g.Go(func() error {
+			for chunk := range chunks {
+				first := rowOffset.Add(int64(len(chunk))) - int64(len(chunk))
+				for i, row := range chunk {
+					if err := w.observe(&p, res.hasher, row, first+int64(i)+1); err != nil {
+						return err
+					}
+				}
+				select {
+				case free <- chunk[:cap(chunk)]:
+				default:
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		res.close()
+		return nil, err
+	}
+	res.rowsRead = p.rowsRead.Load()
+	res.diff = differ.Finish()
+	for _, w := range workers {
+		if err := w.spill.finish(); err != nil {
+			res.close()
+			return nil, fmt.Errorf("write spill file: %w", err)
+		}
+		res.invalidCount += w.nInv
+		res.invalid = append(res.invalid, w.invalid...)
+		for k, t := range w.dupText {
+			res.dupText[k] = t
+		}
+	}
+	if len(res.invalid) > maxInvalidKept {
+		res.invalid = res.invalid[:maxInvalidKept]
+	}
+	return res, nil
+}
+
+func (w *scanWorker) observe(p *scanParams, hasher diff.RowHasher, row record.Row, ordinal int64) error {
+	fm := p.fields
+	if fm.keyIndex >= len(row) {
+		return fmt.Errorf("source returned a row with %d columns, fewer than its schema", len(row))
+	}
+	text, err := record.KeyString(row[fm.keyIndex])
+	if err != nil {
+		w.nInv++
+		if len(w.invalid) < maxInvalidKept {
+			w.invalid = append(w.invalid, store.RowOutcome{
+				Key:    text,
+				Status: store.RowInvalid,
+				Error:  fmt.Sprintf("%v (row %d of the model: %s)", err, ordinal, describeRow(fm, row)),
+			})
+		}
+		return nil
+	}
+	w.values = w.values[:0]
+	for _, c := range fm.columns {
+		w.values = append(w.values, row[c])
+	}
+	w.enc = record.AppendValues(w.enc[:0], w.values)
+	kh := diff.HashKey(text)
+	rh := hasher.Hash(w.enc)
+	verdict := w.obs.Observe(kh, rh)
+	rec := spillRecord{verdict: verdict, key: kh, row: rh, text: text}
+	switch verdict {
+	case diff.Duplicate:
+		w.dupText[kh] = text
+		return nil
+	case diff.Unchanged:
+		if !p.fullResync {
+			return nil
+		}
+		rec.send = true
+	case diff.Added:
+		rec.send = p.fullResync || p.mode.Sends(record.OpAdd)
+	case diff.Changed:
+		rec.send = p.fullResync || p.mode.Sends(record.OpChange)
+	}
+	if rec.send {
+		rec.values = w.enc
+	}
+	if err := w.spill.write(&rec); err != nil {
+		return fmt.Errorf("write spill file: %w", err)
+	}
+	return nil
+}
+
+// describeRow names a row without a usable key by its first mapped fields.
+func describeRow(fm *fieldMap, row record.Row) string {
+	var b []byte
+	for i, c := range fm.columns {
+		if i == 3 {
+			b = append(b, ", …"...)
+			break
+		}
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, fm.names[i]...)
+		b = append(b, '=')
+		v := record.AppendJSON(nil, row[c])
+		if len(v) > 40 {
+			v = append(v[:40], "…"...)
+		}
+		b = append(b, v...)
+	}
+	if len(b) == 0 {
+		return "no mapped fields"
+	}
+	return string(b)
+}
+
+// counts derives the diff counts by reading the spills: a spilled row whose key is
+// duplicated is invalid, not added or changed.
+type spillCounts struct {
+	diff    store.Diff
+	planned store.Counts
+	dupRows int64
+}
+
+// forEachSpilled calls fn for every spilled record in file order.
+func (r *scanResult) forEachSpilled(fn func(rec *spillRecord) error) error {
+	for _, s := range r.spills {
+		if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		rd := newSpillReader(s.f)
+		var rec spillRecord
+		for {
+			err := rd.next(&rec)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(&rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tally counts what the scan found and what the mode will send.
+func (r *scanResult) tally(mode connector.Mode, fullResync bool) (spillCounts, error) {
+	var c spillCounts
+	err := r.forEachSpilled(func(rec *spillRecord) error {
+		if r.diff.IsDuplicate(rec.key) {
+			return nil
+		}
+		switch rec.verdict {
+		case diff.Added:
+			c.diff.Added++
+			if rec.send {
+				c.planned.Added++
+			}
+		case diff.Changed:
+			c.diff.Changed++
+			if rec.send {
+				c.planned.Changed++
+			}
+		case diff.Unchanged:
+			c.planned.Changed++ // a full resync sends it again as a change
+		}
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	c.dupRows = int64(r.diff.DuplicateRows())
+	c.diff.Removed = int64(len(r.diff.Removed))
+	if mode.Sends(record.OpRemove) {
+		c.planned.Removed = c.diff.Removed
+	}
+	c.diff.Unchanged = r.rowsRead - r.invalidCount - c.dupRows - c.diff.Added - c.diff.Changed
+	return c, nil
+}
+
+// duplicateOutcomes reports each duplicated key once, with how many rows carried it.
+func (r *scanResult) duplicateOutcomes() ([]store.RowOutcome, error) {
+	if len(r.diff.Duplicates) == 0 {
+		return nil, nil
+	}
+	text := make(map[diff.KeyHash]string, len(r.diff.Duplicates))
+	for k, t := range r.dupText {
+		text[k] = t
+	}
+	err := r.forEachSpilled(func(rec *spillRecord) error {
+		if _, ok := text[rec.key]; !ok && r.diff.IsDuplicate(rec.key) {
+			text[rec.key] = rec.text
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.RowOutcome, 0, len(r.diff.Duplicates))
+	for k, n := range r.diff.Duplicates {
+		out = append(out, store.RowOutcome{
+			Key:    text[k],
+			Status: store.RowInvalid,
+			Error:  fmt.Sprintf("%d rows share this primary key: make it unique in the model (every row with it is skipped)", n),
+		})
+	}
+	slices.SortFunc(out, func(a, b store.RowOutcome) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}

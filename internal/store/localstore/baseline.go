@@ -1,0 +1,574 @@
+package localstore
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/sluicehq/sluice/internal/diff"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/record"
+)
+
+// baseline is a sync's baseline in files (see baseline_files.go for the layout).
+type baseline struct {
+	dir      string
+	readOnly bool
+	lock     *os.File
+
+	m     *manifest
+	index *diff.Index
+	locs  []loc // parallel to index entries; loaded on first use unless a tail forced it
+
+	readers map[int]*os.File
+
+	active     *os.File
+	activeSize int64
+	lastSync   time.Time
+	buf        []byte
+	schemaIDs  map[string]int
+	lastNames  []string
+	lastSchema int
+}
+
+var _ store.Baseline = (*baseline)(nil)
+
+// foldTail is how many tail frames make opening fold them into a new index: an
+// eighth of the index, and at least enough to make the work worth it.
+func foldTail(indexed int) int { return max(indexed/8, 50_000) }
+
+func openBaseline(dir string, readOnly bool) (*baseline, error) {
+	b := &baseline{dir: dir, readOnly: readOnly, readers: map[int]*os.File{}, schemaIDs: map[string]int{}}
+	if readOnly {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			b.m = &manifest{Format: manifestFormat, NextFile: 1}
+			b.index = diff.NewIndex(nil)
+			return b, nil
+		}
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := b.takeLock(); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.load(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *baseline) takeLock() error {
+	f, err := os.OpenFile(filepath.Join(b.dir, lockName), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(f.Name())
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("%w (held by %s)", store.ErrLocked, strings.TrimSpace(string(holder)))
+		}
+		return err
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(fmt.Sprintf("pid %d\n", os.Getpid())), 0)
+	b.lock = f
+	return nil
+}
+
+type tailEntry struct {
+	entry  diff.Entry
+	loc    loc
+	remove bool
+}
+
+func (b *baseline) load() error {
+	m, err := readManifest(b.dir)
+	if err != nil {
+		return err
+	}
+	b.m = m
+	for i, s := range m.Schemas {
+		b.schemaIDs[schemaKey(s)] = i
+	}
+	entries := make([]diff.Entry, m.IndexCount)
+	if m.Index != "" {
+		err := readIndexFile(filepath.Join(b.dir, m.Index+".keys"), keysMagic, m.IndexCount, 24, func(i int, rec []byte) {
+			entries[i] = diff.Entry{
+				Key: diff.KeyHash{Hi: binary.LittleEndian.Uint64(rec), Lo: binary.LittleEndian.Uint64(rec[8:])},
+				Row: binary.LittleEndian.Uint64(rec[16:]),
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	tail, err := b.replayTail()
+	if err != nil {
+		return err
+	}
+	if len(tail) == 0 {
+		b.index = diff.NewIndex(entries)
+	} else {
+		if err := b.loadLocs(); err != nil {
+			return err
+		}
+		merged, locs := mergeTail(entries, b.locs, tail)
+		b.index, b.locs = diff.NewIndex(merged), locs
+	}
+	if b.readOnly {
+		return nil
+	}
+	if err := b.openActive(); err != nil {
+		return err
+	}
+	if len(tail) >= foldTail(m.IndexCount) {
+		return b.fold()
+	}
+	return nil
+}
+
+// replayTail reads every frame after the indexed position. A torn frame at the end of
+// the newest log (a write cut short by a crash or a full disk) is cut off in write mode.
+func (b *baseline) replayTail() ([]tailEntry, error) {
+	var tail []tailEntry
+	for li := range b.m.Logs {
+		info := &b.m.Logs[li]
+		if info.Num < b.m.IndexedLog {
+			continue
+		}
+		start := int64(0)
+		if info.Num == b.m.IndexedLog {
+			start = b.m.IndexedOffset
+		}
+		path := filepath.Join(b.dir, logName(info.Num))
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) && li == len(b.m.Logs)-1 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		end, puts, err := scanFrames(f, start, func(off int64, payload []byte) error {
+			op, put, err := decodePayload(payload)
+			if err != nil {
+				return fmt.Errorf("%s at offset %d: %w", path, off, err)
+			}
+			tail = append(tail, tailEntry{
+				entry:  diff.Entry{Key: put.key, Row: put.row},
+				loc:    makeLoc(info.Num, off),
+				remove: op == frameRemove,
+			})
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		info.Puts += puts
+		fi, statErr := os.Stat(path)
+		if statErr != nil {
+			return nil, statErr
+		}
+		if end < fi.Size() {
+			if li != len(b.m.Logs)-1 {
+				return nil, fmt.Errorf("%s is damaged at offset %d: the baseline cannot be trusted; delete the sync's baseline directory and run with --full-resync", path, end)
+			}
+			if !b.readOnly {
+				if err := os.Truncate(path, end); err != nil {
+					return nil, err
+				}
+			}
+		}
+		info.Bytes = end
+	}
+	return tail, nil
+}
+
+// scanFrames calls fn for each valid frame from start and returns where valid frames
+// end and how many were puts.
+func scanFrames(f *os.File, start int64, fn func(off int64, payload []byte) error) (int64, int64, error) {
+	if _, err := f.Seek(start, io.SeekStart); err != nil {
+		return start, 0, err
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	off := start
+	var puts int64
+	var hdr [frameHeader]byte
+	var payload []byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return off, puts, nil
+		}
+		size := int(binary.LittleEndian.Uint32(hdr[:]))
+		if size == 0 || size > maxLogBytes {
+			return off, puts, nil
+		}
+		payload = slices.Grow(payload[:0], size)[:size]
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return off, puts, nil
+		}
+		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(hdr[4:]) {
+			return off, puts, nil
+		}
+		if err := fn(off, payload); err != nil {
+			return off, puts, err
+		}
+		if payload[0] == framePut {
+			puts++
+		}
+		off += int64(frameHeader + size)
+	}
+}
+
+// mergeTail applies tail frames (in write order) to sorted entries and their locations.
+func mergeTail(entries []diff.Entry, locs []loc, tail []tailEntry) ([]diff.Entry, []loc) {
+	slices.SortStableFunc(tail, func(a, b tailEntry) int { return a.entry.Key.Compare(b.entry.Key) })
+	// keep the last frame of each key
+	w := 0
+	for i := range tail {
+		if i+1 < len(tail) && tail[i+1].entry.Key == tail[i].entry.Key {
+			continue
+		}
+		tail[w] = tail[i]
+		w++
+	}
+	tail = tail[:w]
+	outE := make([]diff.Entry, 0, len(entries)+len(tail))
+	outL := make([]loc, 0, len(entries)+len(tail))
+	i, j := 0, 0
+	for i < len(entries) || j < len(tail) {
+		switch {
+		case j == len(tail) || (i < len(entries) && entries[i].Key.Compare(tail[j].entry.Key) < 0):
+			outE, outL = append(outE, entries[i]), append(outL, locs[i])
+			i++
+		default:
+			if i < len(entries) && entries[i].Key == tail[j].entry.Key {
+				i++ // replaced or removed by the tail
+			}
+			if !tail[j].remove {
+				outE, outL = append(outE, tail[j].entry), append(outL, tail[j].loc)
+			}
+			j++
+		}
+	}
+	return outE, outL
+}
+
+func (b *baseline) loadLocs() error {
+	if b.locs != nil || b.m.Index == "" {
+		if b.locs == nil {
+			b.locs = []loc{}
+		}
+		return nil
+	}
+	locs := make([]loc, b.m.IndexCount)
+	err := readIndexFile(filepath.Join(b.dir, b.m.Index+".locs"), locsMagic, b.m.IndexCount, 8, func(i int, rec []byte) {
+		locs[i] = loc(binary.LittleEndian.Uint64(rec))
+	})
+	if err != nil {
+		return err
+	}
+	b.locs = locs
+	return nil
+}
+
+func (b *baseline) openActive() error {
+	if len(b.m.Logs) == 0 {
+		return b.newLog()
+	}
+	info := b.m.Logs[len(b.m.Logs)-1]
+	f, err := os.OpenFile(filepath.Join(b.dir, logName(info.Num)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	b.active, b.activeSize = f, info.Bytes
+	return nil
+}
+
+// newLog starts a new data log and records it in the manifest.
+func (b *baseline) newLog() error {
+	num := b.m.NextFile
+	f, err := os.OpenFile(filepath.Join(b.dir, logName(num)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	next := *b.m
+	next.NextFile = num + 1
+	next.Logs = append(slices.Clone(b.m.Logs), logInfo{Num: num})
+	if len(b.m.Logs) == 0 {
+		next.IndexedLog, next.IndexedOffset = num, 0
+	}
+	if err := next.save(b.dir); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if b.active != nil {
+		b.active.Sync()
+		b.active.Close()
+	}
+	*b.m = next
+	b.active, b.activeSize = f, 0
+	return nil
+}
+
+// fold writes the current merged view as a new index, and rewrites the logs first
+// when most of their bytes are dead.
+func (b *baseline) fold() error {
+	if err := b.loadLocs(); err != nil {
+		return err
+	}
+	var puts, bytes int64
+	for _, l := range b.m.Logs {
+		puts += l.Puts
+		bytes += l.Bytes
+	}
+	live := int64(b.index.Len())
+	if puts-live > live && bytes > rewriteMinBytes {
+		return b.rewriteLogs()
+	}
+	return b.writeIndex(b.m.Logs, b.m.activeLog(), b.activeSize)
+}
+
+func (b *baseline) writeIndex(logs []logInfo, indexedLog int, indexedOffset int64) error {
+	num := b.m.NextFile
+	name := indexName(num)
+	if err := writeIndex(b.dir, name, b.index.Entries(), b.locs); err != nil {
+		return err
+	}
+	next := *b.m
+	next.NextFile = num + 1
+	next.Index, next.IndexCount = name, b.index.Len()
+	next.IndexedLog, next.IndexedOffset = indexedLog, indexedOffset
+	next.Logs = logs
+	if err := next.save(b.dir); err != nil {
+		os.Remove(filepath.Join(b.dir, name+".keys"))
+		os.Remove(filepath.Join(b.dir, name+".locs"))
+		return err
+	}
+	if old := b.m.Index; old != "" {
+		os.Remove(filepath.Join(b.dir, old+".keys"))
+		os.Remove(filepath.Join(b.dir, old+".locs"))
+	}
+	*b.m = next
+	return nil
+}
+
+// rewriteLogs copies every live record into a fresh log, in index order, and drops the old logs.
+func (b *baseline) rewriteLogs() error {
+	num := b.m.NextFile
+	path := filepath.Join(b.dir, logName(num))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	newLocs := make([]loc, len(b.locs))
+	var off int64
+	for i, l := range b.locs {
+		frame, err := b.readFrame(l)
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		newLocs[i] = makeLoc(num, off)
+		if _, err := w.Write(frame); err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		off += int64(len(frame))
+	}
+	if err := w.Flush(); err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	oldLogs := b.m.Logs
+	b.m.NextFile = num + 1
+	oldLocs := b.locs
+	b.locs = newLocs
+	logs := []logInfo{{Num: num, Puts: int64(len(newLocs)), Bytes: off}}
+	if err := b.writeIndex(logs, num, off); err != nil {
+		b.locs = oldLocs
+		os.Remove(path)
+		return err
+	}
+	b.closeReaders()
+	if b.active != nil {
+		b.active.Close()
+	}
+	for _, l := range oldLogs {
+		os.Remove(filepath.Join(b.dir, logName(l.Num)))
+	}
+	b.active, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	b.activeSize = off
+	return err
+}
+
+func (b *baseline) closeReaders() {
+	for n, f := range b.readers {
+		f.Close()
+		delete(b.readers, n)
+	}
+}
+
+// readFrame returns the whole frame at l.
+func (b *baseline) readFrame(l loc) ([]byte, error) {
+	f, ok := b.readers[l.log()]
+	if !ok {
+		var err error
+		f, err = os.Open(filepath.Join(b.dir, logName(l.log())))
+		if err != nil {
+			return nil, err
+		}
+		b.readers[l.log()] = f
+	}
+	buf := make([]byte, 256)
+	n, err := f.ReadAt(buf, l.offset())
+	if n < frameHeader {
+		return nil, fmt.Errorf("baseline log %s: short read at %d: %v", logName(l.log()), l.offset(), err)
+	}
+	size := frameHeader + int(binary.LittleEndian.Uint32(buf))
+	if size > n {
+		buf = make([]byte, size)
+		if _, err := f.ReadAt(buf, l.offset()); err != nil {
+			return nil, fmt.Errorf("baseline log %s: read at %d: %w", logName(l.log()), l.offset(), err)
+		}
+	}
+	if _, _, ok := parseFrame(buf[:size]); !ok {
+		return nil, fmt.Errorf("baseline log %s is damaged at offset %d", logName(l.log()), l.offset())
+	}
+	return buf[:size], nil
+}
+
+func (b *baseline) Index(ctx context.Context) (*diff.Index, error) { return b.index, nil }
+
+func (b *baseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Synced, error) {
+	if err := b.loadLocs(); err != nil {
+		return nil, err
+	}
+	out := make([]store.Synced, len(keys))
+	for i, k := range keys {
+		pos, ok := b.index.Find(k)
+		if !ok {
+			continue
+		}
+		frame, err := b.readFrame(b.locs[pos])
+		if err != nil {
+			return nil, err
+		}
+		_, put, err := decodePayload(frame[frameHeader:])
+		if err != nil || put.key != k || put.schema >= len(b.m.Schemas) {
+			return nil, fmt.Errorf("baseline %s: record for a key is damaged", b.dir)
+		}
+		vals, err := record.DecodeValues(nil, put.values)
+		if err != nil {
+			return nil, fmt.Errorf("baseline %s: fields of key %q: %w", b.dir, put.text, err)
+		}
+		out[i] = store.Synced{Found: true, Key: put.text, Fields: record.Fields{Names: b.m.Schemas[put.schema], Values: vals}}
+	}
+	return out, nil
+}
+
+func schemaKey(names []string) string { return strings.Join(names, "\x00") }
+
+func (b *baseline) schemaID(names []string) (int, error) {
+	if len(names) == len(b.lastNames) && (len(names) == 0 || unsafe.SliceData(names) == unsafe.SliceData(b.lastNames)) {
+		return b.lastSchema, nil
+	}
+	key := schemaKey(names)
+	id, ok := b.schemaIDs[key]
+	if !ok {
+		next := *b.m
+		next.Schemas = append(slices.Clone(b.m.Schemas), slices.Clone(names))
+		if err := next.save(b.dir); err != nil {
+			return 0, err
+		}
+		*b.m = next
+		id = len(next.Schemas) - 1
+		b.schemaIDs[key] = id
+	}
+	b.lastNames, b.lastSchema = names, id
+	return id, nil
+}
+
+func (b *baseline) Apply(ctx context.Context, muts []store.Mutation) error {
+	if b.readOnly {
+		return errors.New("baseline opened read-only")
+	}
+	if b.activeSize > maxLogBytes {
+		if err := b.newLog(); err != nil {
+			return err
+		}
+	}
+	buf := b.buf[:0]
+	var payload []byte
+	for _, m := range muts {
+		payload = payload[:0]
+		if m.Remove {
+			payload = appendRemovePayload(payload, m.Key)
+		} else {
+			id, err := b.schemaID(m.Names)
+			if err != nil {
+				return err
+			}
+			payload = appendPutPayload(payload, m.Key, m.Row, id, m.KeyText, m.Values)
+		}
+		buf = appendFrame(buf, payload)
+	}
+	b.buf = buf
+	if _, err := b.active.Write(buf); err != nil {
+		// Cut off whatever part of the write landed, so the log ends on a whole frame.
+		b.active.Truncate(b.activeSize)
+		return fmt.Errorf("baseline: append to %s: %w", b.active.Name(), err)
+	}
+	b.activeSize += int64(len(buf))
+	if time.Since(b.lastSync) > time.Second {
+		if err := b.active.Sync(); err != nil {
+			return fmt.Errorf("baseline: sync %s: %w", b.active.Name(), err)
+		}
+		b.lastSync = time.Now()
+	}
+	return nil
+}
+
+func (b *baseline) Close() error {
+	var err error
+	if b.active != nil {
+		err = b.active.Sync()
+		if cerr := b.active.Close(); err == nil {
+			err = cerr
+		}
+		b.active = nil
+	}
+	b.closeReaders()
+	if b.lock != nil {
+		syscall.Flock(int(b.lock.Fd()), syscall.LOCK_UN)
+		b.lock.Close()
+		b.lock = nil
+	}
+	return err
+}
+
+// rewriteMinBytes keeps small baselines from being rewritten for little gain.
+var rewriteMinBytes int64 = 64 << 20

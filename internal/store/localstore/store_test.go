@@ -1,0 +1,144 @@
+package localstore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/internal/diff"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/store/localstore"
+	"github.com/sluicehq/sluice/internal/store/storetest"
+	"github.com/sluicehq/sluice/record"
+)
+
+func open(t *testing.T, dir string) *localstore.Store {
+	t.Helper()
+	s, err := localstore.Open(context.Background(), dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t,
+		func(t *testing.T) store.Store { return open(t, t.TempDir()) },
+		func(t *testing.T, s store.Store) store.Store { return open(t, s.(*localstore.Store).Dir()) },
+	)
+}
+
+func mutation(key, plan string) store.Mutation {
+	names := []string{"plan"}
+	vals := record.AppendValues(nil, []record.Value{plan})
+	return store.Mutation{Key: diff.HashKey(key), Row: diff.NewRowHasher(names).Hash(vals), KeyText: key, Names: names, Values: vals}
+}
+
+// A write cut short (a crash or a full disk in the middle of a frame) loses only the
+// cut frame; everything before it is kept and the log accepts writes again.
+func TestTornTailIsCutOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+	require.NoError(t, err)
+	require.NoError(t, b.Apply(ctx, []store.Mutation{mutation("1", "free"), mutation("2", "pro")}))
+	require.NoError(t, b.Close())
+
+	logs, _ := filepath.Glob(filepath.Join(dir, "baselines", "a", "data-*.log"))
+	require.Len(t, logs, 1)
+	fi, err := os.Stat(logs[0])
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(logs[0], fi.Size()-3)) // tear the last frame
+
+	b, err = s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+	require.NoError(t, err)
+	ix, _ := b.Index(ctx)
+	require.Equal(t, 1, ix.Len(), "the torn frame is dropped, the whole one kept")
+	require.NoError(t, b.Apply(ctx, []store.Mutation{mutation("3", "team")}))
+	require.NoError(t, b.Close())
+
+	b, err = s.OpenBaseline(ctx, store.BaselineParams{Sync: "a", ReadOnly: true})
+	require.NoError(t, err)
+	defer b.Close()
+	got, err := b.Lookup(ctx, []diff.KeyHash{diff.HashKey("1"), diff.HashKey("2"), diff.HashKey("3")})
+	require.NoError(t, err)
+	require.True(t, got[0].Found)
+	require.False(t, got[1].Found)
+	require.True(t, got[2].Found)
+}
+
+func TestDamagedIndexIsAnError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+	require.NoError(t, err)
+	var muts []store.Mutation
+	for i := range 60_000 {
+		muts = append(muts, mutation(string(rune('a'+i%26))+string(rune(i)), "x"))
+	}
+	require.NoError(t, b.Apply(ctx, muts))
+	require.NoError(t, b.Close())
+	b, err = s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"}) // folds the tail into an index
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	keys, _ := filepath.Glob(filepath.Join(dir, "baselines", "a", "index-*.keys"))
+	require.Len(t, keys, 1)
+	f, err := os.OpenFile(keys[0], os.O_RDWR, 0)
+	require.NoError(t, err)
+	f.WriteAt([]byte{0xff, 0xfe}, 100)
+	f.Close()
+	_, err = s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+	require.ErrorContains(t, err, "checksum")
+}
+
+// Churn makes most of the logs dead; folding then rewrites the live records into a
+// fresh log and deletes the old ones, and nothing live is lost.
+func TestDeadLogsAreRewritten(t *testing.T) {
+	defer localstore.SetRewriteMinBytes(0)()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	want := map[string]bool{}
+	for round := range 6 {
+		b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+		require.NoError(t, err)
+		var muts []store.Mutation
+		for i := range 60_000 {
+			key := strconv.Itoa(i % 20_000)
+			muts = append(muts, mutation(key, strconv.Itoa(round)))
+			want[key] = true
+		}
+		require.NoError(t, b.Apply(ctx, muts))
+		require.NoError(t, b.Close())
+	}
+	b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	logs, _ := filepath.Glob(filepath.Join(dir, "baselines", "a", "data-*.log"))
+	require.Len(t, logs, 1, "old logs are deleted after the rewrite")
+	fi, err := os.Stat(logs[0])
+	require.NoError(t, err)
+	require.Less(t, fi.Size(), int64(2<<20), "the log holds the 20,000 live records, not all 360,000 written")
+	b, err = s.OpenBaseline(ctx, store.BaselineParams{Sync: "a", ReadOnly: true})
+	require.NoError(t, err)
+	defer b.Close()
+	ix, _ := b.Index(ctx)
+	require.Equal(t, len(want), ix.Len())
+	var keys []diff.KeyHash
+	for k := range want {
+		keys = append(keys, diff.HashKey(k))
+	}
+	got, err := b.Lookup(ctx, keys)
+	require.NoError(t, err)
+	for _, g := range got {
+		require.True(t, g.Found)
+		require.Equal(t, "5", g.Fields.Values[0], "the newest value survives")
+	}
+}

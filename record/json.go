@@ -1,0 +1,149 @@
+package record
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends v as JSON the way a consumer of a webhook expects it:
+// integers and decimals as exact numbers, dates as "2006-01-02", timestamps as
+// RFC 3339 in UTC, bytes as base64, JSON documents inline, structs as objects in
+// declared order. Floats that JSON cannot hold (NaN, ±Inf) become the strings
+// "NaN", "Infinity" and "-Infinity".
+func AppendJSON(b []byte, v Value) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case float64:
+		switch {
+		case math.IsNaN(v):
+			return append(b, `"NaN"`...)
+		case math.IsInf(v, 1):
+			return append(b, `"Infinity"`...)
+		case math.IsInf(v, -1):
+			return append(b, `"-Infinity"`...)
+		}
+		return appendJSONFloat(b, v)
+	case Decimal:
+		return append(b, v.String()...)
+	case string:
+		return AppendJSONString(b, v)
+	case []byte:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v)
+		return append(b, '"')
+	case Date:
+		b = append(b, '"')
+		b = v.Append(b)
+		return append(b, '"')
+	case time.Time:
+		b = append(b, '"')
+		b = v.UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	case JSON:
+		if v == "" {
+			return append(b, "null"...)
+		}
+		return append(b, v...)
+	case []Value:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSON(b, e)
+		}
+		return append(b, ']')
+	case Struct:
+		b = append(b, '{')
+		for i, f := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, f.Name)
+			b = append(b, ':')
+			b = AppendJSON(b, f.Value)
+		}
+		return append(b, '}')
+	}
+	// Not reachable for canonical values; keep the output valid JSON regardless.
+	return append(b, "null"...)
+}
+
+// appendJSONFloat formats like encoding/json: the shortest representation that
+// round-trips, switching to exponent form for very large and very small numbers.
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as in encoding/json.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
