@@ -1,6 +1,8 @@
 package record
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -8,21 +10,57 @@ import (
 	"time"
 )
 
-// Fields is a destination record: named values in mapping order. Names are usually
-// shared by every record of a run.
+// Fields is a destination record: named values in mapping order. It holds either the
+// values or their canonical encoding (AppendValues): the engine passes rows along
+// encoded, as it spilled and stored them, and Values decodes only for destinations
+// that need Go values, while AppendJSON writes JSON straight from the encoding.
 type Fields struct {
 	Names  []string
-	Values []Value
+	values []Value
+	enc    []byte
+}
+
+// MakeFields returns fields holding values, one per name.
+func MakeFields(names []string, values []Value) Fields {
+	return Fields{Names: names, values: values}
+}
+
+// EncodedFields returns fields in canonical encoding. enc must be valid (see
+// ValidEncoding) and must not change while the fields are in use: values decoded
+// from it share its memory.
+func EncodedFields(names []string, enc []byte) Fields {
+	return Fields{Names: names, enc: enc}
 }
 
 // Len is the number of fields.
-func (f Fields) Len() int { return len(f.Values) }
+func (f Fields) Len() int { return len(f.Names) }
+
+// Values returns the values, decoding them when the fields are encoded.
+func (f Fields) Values() []Value {
+	if f.enc == nil {
+		return f.values
+	}
+	vals, err := DecodeValuesShared(make([]Value, 0, len(f.Names)), f.enc)
+	if err != nil {
+		// EncodedFields requires a valid encoding; keep the contract visible.
+		panic("record: Fields holds an invalid encoding: " + err.Error())
+	}
+	return vals
+}
+
+// Encoded returns the canonical encoding of the values.
+func (f Fields) Encoded() []byte {
+	if f.enc != nil {
+		return f.enc
+	}
+	return AppendValues(nil, f.values)
+}
 
 // Get returns the value of the named field and whether it exists.
 func (f Fields) Get(name string) (Value, bool) {
 	for i, n := range f.Names {
 		if n == name {
-			return f.Values[i], true
+			return f.Values()[i], true
 		}
 	}
 	return nil, false
@@ -31,7 +69,20 @@ func (f Fields) Get(name string) (Value, bool) {
 // AppendJSON appends the fields as one JSON object.
 func (f Fields) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
-	for i, v := range f.Values {
+	if f.enc != nil {
+		_, k := binary.Uvarint(f.enc)
+		rest := f.enc[max(k, 0):]
+		for i, name := range f.Names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, name)
+			b = append(b, ':')
+			b, rest = appendEncodedJSON(b, rest)
+		}
+		return append(b, '}')
+	}
+	for i, v := range f.values {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -98,40 +149,49 @@ var (
 // destinations as "key" and stored in baselines. Equal keys give equal text, and keys
 // of one column type never collide.
 func KeyString(v Value) (string, error) {
+	if s, ok := v.(string); ok && s != "" {
+		return s, nil
+	}
+	b, err := AppendKey(nil, v)
+	return string(b), err
+}
+
+// AppendKey appends the canonical text of a primary key value (see KeyString) to b.
+func AppendKey(b []byte, v Value) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
-		return "", ErrNullKey
+		return b, ErrNullKey
 	case string:
 		if v == "" {
-			return "", ErrEmptyKey
+			return b, ErrEmptyKey
 		}
-		return v, nil
+		return append(b, v...), nil
 	case int64:
-		return strconv.FormatInt(v, 10), nil
+		return strconv.AppendInt(b, v, 10), nil
 	case Decimal:
-		return v.String(), nil
+		return append(b, v.String()...), nil
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return "", fmt.Errorf("primary key is %v, which cannot identify a row", v)
+			return b, fmt.Errorf("primary key is %v, which cannot identify a row", v)
 		}
 		if v == 0 {
 			v = 0
 		}
-		return strconv.FormatFloat(v, 'g', -1, 64), nil
+		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
 	case bool:
-		return strconv.FormatBool(v), nil
+		return strconv.AppendBool(b, v), nil
 	case Date:
-		return v.String(), nil
+		return v.Append(b), nil
 	case time.Time:
-		return v.UTC().Format(time.RFC3339Nano), nil
+		return v.UTC().AppendFormat(b, time.RFC3339Nano), nil
 	case []byte:
 		if len(v) == 0 {
-			return "", ErrEmptyKey
+			return b, ErrEmptyKey
 		}
-		return fmt.Sprintf("%x", v), nil
+		return hex.AppendEncode(b, v), nil
 	}
 	k, _ := KindOf(v)
-	return "", fmt.Errorf("primary key of type %s is not supported: use a string, integer, decimal, date or timestamp column", k)
+	return b, fmt.Errorf("primary key of type %s is not supported: use a string, integer, decimal, date or timestamp column", k)
 }
 
 // Row is one row of a model, in the order of the model's columns.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // The binary encoding is canonical: equal values always encode to equal bytes, which
@@ -103,6 +104,17 @@ func AppendValues(b []byte, vs []Value) []byte {
 
 // DecodeValues decodes what AppendValues wrote, appending to dst.
 func DecodeValues(dst []Value, b []byte) ([]Value, error) {
+	return decodeValues(dst, b, false)
+}
+
+// DecodeValuesShared is DecodeValues without copying: strings, bytes and JSON alias
+// b, which must not change for as long as the values are in use. The send path
+// decodes every row this way from a buffer it owns for the life of a batch.
+func DecodeValuesShared(dst []Value, b []byte) ([]Value, error) {
+	return decodeValues(dst, b, true)
+}
+
+func decodeValues(dst []Value, b []byte, share bool) ([]Value, error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
 		return dst, ErrCorrupt
@@ -111,7 +123,7 @@ func DecodeValues(dst []Value, b []byte) ([]Value, error) {
 	for range n {
 		var v Value
 		var err error
-		v, b, err = DecodeValue(b)
+		v, b, err = decodeValue(b, share)
 		if err != nil {
 			return dst, err
 		}
@@ -125,8 +137,18 @@ func DecodeValues(dst []Value, b []byte) ([]Value, error) {
 
 // DecodeValue decodes one value and returns the bytes after it.
 func DecodeValue(b []byte) (Value, []byte, error) {
+	return decodeValue(b, false)
+}
+
+func decodeValue(b []byte, share bool) (Value, []byte, error) {
 	if len(b) == 0 {
 		return nil, nil, ErrCorrupt
+	}
+	str := func(p []byte) string {
+		if share && len(p) > 0 {
+			return unsafe.String(&p[0], len(p))
+		}
+		return string(p)
 	}
 	tag, b := b[0], b[1:]
 	switch tag {
@@ -154,17 +176,24 @@ func DecodeValue(b []byte) (Value, []byte, error) {
 		}
 		switch tag {
 		case tagDecimal:
-			d, err := ParseDecimal(string(s))
+			text := str(s)
+			if canonicalDecimal(text) {
+				return Decimal{text: text}, rest, nil
+			}
+			d, err := ParseDecimal(text)
 			if err != nil {
 				return nil, nil, ErrCorrupt
 			}
 			return d, rest, nil
 		case tagString:
-			return string(s), rest, nil
+			return str(s), rest, nil
 		case tagBytes:
+			if share {
+				return s[:len(s):len(s)], rest, nil
+			}
 			return append([]byte{}, s...), rest, nil
 		default:
-			return JSON(s), rest, nil
+			return JSON(str(s)), rest, nil
 		}
 	case tagDate:
 		v, k := binary.Varint(b)
@@ -193,7 +222,7 @@ func DecodeValue(b []byte) (Value, []byte, error) {
 		for range n {
 			var v Value
 			var err error
-			if v, b, err = DecodeValue(b); err != nil {
+			if v, b, err = decodeValue(b, share); err != nil {
 				return nil, nil, err
 			}
 			list = append(list, v)
@@ -212,14 +241,48 @@ func DecodeValue(b []byte) (Value, []byte, error) {
 				return nil, nil, err
 			}
 			var v Value
-			if v, b, err = DecodeValue(rest); err != nil {
+			if v, b, err = decodeValue(rest, share); err != nil {
 				return nil, nil, err
 			}
-			s = append(s, Field{Name: string(name), Value: v})
+			s = append(s, Field{Name: str(name), Value: v})
 		}
 		return s, b, nil
 	}
 	return nil, nil, ErrCorrupt
+}
+
+// canonicalDecimal reports whether s is already in Decimal's canonical text form.
+func canonicalDecimal(s string) bool {
+	body := s
+	neg := len(body) > 0 && body[0] == '-'
+	if neg {
+		body = body[1:]
+	}
+	intPart, frac, hasDot := body, "", false
+	for i := 0; i < len(body); i++ {
+		if body[i] == '.' {
+			intPart, frac, hasDot = body[:i], body[i+1:], true
+			break
+		}
+	}
+	if intPart == "" || (hasDot && frac == "") || !allDigits(intPart) || !allDigits(frac) {
+		return false
+	}
+	if len(intPart) > 1 && intPart[0] == '0' {
+		return false
+	}
+	if neg {
+		// no negative zero
+		nonZero := false
+		for i := 0; i < len(body); i++ {
+			if body[i] != '0' && body[i] != '.' {
+				nonZero = true
+				break
+			}
+		}
+		return nonZero
+	}
+	return true
 }
 
 func decodeBytes(b []byte) ([]byte, []byte, error) {
@@ -229,4 +292,97 @@ func decodeBytes(b []byte) ([]byte, []byte, error) {
 	}
 	end := k + int(n)
 	return b[k:end], b[end:], nil
+}
+
+// ValidEncoding reports whether b is a valid AppendValues encoding of n values,
+// without allocating: the engine checks what it reads back from disk once, so that
+// Fields can decode it later without an error path.
+func ValidEncoding(b []byte, n int) bool {
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count != uint64(n) {
+		return false
+	}
+	b = b[k:]
+	for range count {
+		var ok bool
+		if b, ok = skipValue(b, 0); !ok {
+			return false
+		}
+	}
+	return len(b) == 0
+}
+
+const maxDepth = 256
+
+// skipValue returns the bytes after one valid value.
+func skipValue(b []byte, depth int) ([]byte, bool) {
+	if len(b) == 0 || depth > maxDepth {
+		return nil, false
+	}
+	tag, b := b[0], b[1:]
+	switch tag {
+	case tagNull, tagFalse, tagTrue:
+		return b, true
+	case tagInt, tagDate:
+		_, k := binary.Varint(b)
+		return b[max(k, 0):], k > 0
+	case tagFloat:
+		if len(b) < 8 {
+			return nil, false
+		}
+		return b[8:], true
+	case tagString, tagBytes, tagJSON:
+		_, rest, err := decodeBytes(b)
+		return rest, err == nil
+	case tagDecimal:
+		s, rest, err := decodeBytes(b)
+		if err != nil {
+			return nil, false
+		}
+		if !canonicalDecimal(unsafe.String(unsafe.SliceData(s), len(s))) {
+			if _, err := ParseDecimal(string(s)); err != nil {
+				return nil, false
+			}
+		}
+		return rest, true
+	case tagTimestamp:
+		_, k := binary.Varint(b)
+		if k <= 0 {
+			return nil, false
+		}
+		b = b[k:]
+		ns, k := binary.Uvarint(b)
+		return b[max(k, 0):], k > 0 && ns < 1e9
+	case tagList:
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return nil, false
+		}
+		b = b[k:]
+		for range n {
+			var ok bool
+			if b, ok = skipValue(b, depth+1); !ok {
+				return nil, false
+			}
+		}
+		return b, true
+	case tagStruct:
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return nil, false
+		}
+		b = b[k:]
+		for range n {
+			_, rest, err := decodeBytes(b)
+			if err != nil {
+				return nil, false
+			}
+			var ok bool
+			if b, ok = skipValue(rest, depth+1); !ok {
+				return nil, false
+			}
+		}
+		return b, true
+	}
+	return nil, false
 }

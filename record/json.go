@@ -2,10 +2,12 @@ package record
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendJSON appends v as JSON the way a consumer of a webhook expects it:
@@ -99,14 +101,31 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// safeASCII marks the bytes a JSON string holds as they are.
+var safeASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as in encoding/json.
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Most text is plain ASCII: skip over it eight bytes at a time when none of
+		// them is a control character, a quote, a backslash or non-ASCII.
+		for i+8 <= len(s) && safeASCII[s[i]] && safeASCII[s[i+1]] && safeASCII[s[i+2]] && safeASCII[s[i+3]] &&
+			safeASCII[s[i+4]] && safeASCII[s[i+5]] && safeASCII[s[i+6]] && safeASCII[s[i+7]] {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if safeASCII[c] {
 				i++
 				continue
 			}
@@ -146,4 +165,84 @@ func AppendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendEncodedJSON writes the JSON of the first encoded value of b (valid, see
+// ValidEncoding) and returns the bytes after it, without decoding into Go values.
+func appendEncodedJSON(b, enc []byte) ([]byte, []byte) {
+	tag, enc := enc[0], enc[1:]
+	switch tag {
+	case tagNull:
+		return append(b, "null"...), enc
+	case tagFalse:
+		return append(b, "false"...), enc
+	case tagTrue:
+		return append(b, "true"...), enc
+	case tagInt:
+		v, k := binary.Varint(enc)
+		return strconv.AppendInt(b, v, 10), enc[k:]
+	case tagFloat:
+		v := math.Float64frombits(binary.LittleEndian.Uint64(enc))
+		return AppendJSON(b, v), enc[8:]
+	case tagDecimal:
+		s, rest, _ := decodeBytes(enc)
+		text := unsafe.String(unsafe.SliceData(s), len(s))
+		if canonicalDecimal(text) {
+			return append(b, s...), rest
+		}
+		d, _ := ParseDecimal(text)
+		return append(b, d.String()...), rest
+	case tagString:
+		s, rest, _ := decodeBytes(enc)
+		return AppendJSONString(b, unsafe.String(unsafe.SliceData(s), len(s))), rest
+	case tagBytes:
+		s, rest, _ := decodeBytes(enc)
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, s)
+		return append(b, '"'), rest
+	case tagJSON:
+		s, rest, _ := decodeBytes(enc)
+		if len(s) == 0 {
+			return append(b, "null"...), rest
+		}
+		return append(b, s...), rest
+	case tagDate:
+		v, k := binary.Varint(enc)
+		b = append(b, '"')
+		b = dateFromDays(v).Append(b)
+		return append(b, '"'), enc[k:]
+	case tagTimestamp:
+		sec, k := binary.Varint(enc)
+		enc = enc[k:]
+		ns, k := binary.Uvarint(enc)
+		b = append(b, '"')
+		b = time.Unix(sec, int64(ns)).UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), enc[k:]
+	case tagList:
+		n, k := binary.Uvarint(enc)
+		enc = enc[k:]
+		b = append(b, '[')
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, enc = appendEncodedJSON(b, enc)
+		}
+		return append(b, ']'), enc
+	case tagStruct:
+		n, k := binary.Uvarint(enc)
+		enc = enc[k:]
+		b = append(b, '{')
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			name, rest, _ := decodeBytes(enc)
+			b = AppendJSONString(b, unsafe.String(unsafe.SliceData(name), len(name)))
+			b = append(b, ':')
+			b, enc = appendEncodedJSON(b, rest)
+		}
+		return append(b, '}'), enc
+	}
+	return append(b, "null"...), nil
 }

@@ -2,6 +2,7 @@ package record_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"testing"
@@ -139,9 +140,12 @@ func FuzzDecodeValues(f *testing.F) {
 	f.Add([]byte{3, 11, 200, 200})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		vals, err := record.DecodeValues(nil, b)
+		shared, sharedErr := record.DecodeValuesShared(nil, b)
+		require.Equal(t, err == nil, sharedErr == nil)
 		if err != nil {
 			return
 		}
+		require.Equal(t, record.AppendValues(nil, vals), record.AppendValues(nil, shared))
 		// Re-encoding is stable: what decodes encodes to bytes that decode to the same encoding.
 		enc := record.AppendValues(nil, vals)
 		again, err := record.DecodeValues(nil, enc)
@@ -196,4 +200,85 @@ func FuzzKeyString(f *testing.F) {
 			require.Equal(t, k, k0)
 		}
 	})
+}
+
+func TestDecodeValuesSharedMatchesCopying(t *testing.T) {
+	t.Parallel()
+	vals := []record.Value{"x", []byte{1}, record.JSON(`{}`), dec(t, "-1.50"), dec(t, "0.0"), []record.Value{"a"}, record.Struct{{Name: "n", Value: "v"}}}
+	enc := record.AppendValues(nil, vals)
+	a, err := record.DecodeValues(nil, enc)
+	require.NoError(t, err)
+	b, err := record.DecodeValuesShared(nil, enc)
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+}
+
+// Fields in encoded form behave exactly like fields holding the values.
+func TestEncodedFieldsMatchValues(t *testing.T) {
+	t.Parallel()
+	names := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"}
+	vals := []record.Value{nil, true, int64(-7), 2.5, dec(t, "10.50"), "é\"x", []byte{9},
+		record.Date{Year: 2024, Month: 1, Day: 2}, time.Date(2024, 1, 2, 3, 4, 5, 600, time.UTC),
+		record.JSON(`{"z":[1.0]}`), []record.Value{int64(1), "x"}, record.Struct{{Name: "q", Value: nil}}}
+	plain := record.MakeFields(names, vals)
+	enc := record.AppendValues(nil, vals)
+	require.True(t, record.ValidEncoding(enc, len(vals)))
+	require.False(t, record.ValidEncoding(enc, len(vals)+1))
+	require.False(t, record.ValidEncoding(enc[:len(enc)-1], len(vals)))
+	encoded := record.EncodedFields(names, enc)
+	require.Equal(t, string(plain.AppendJSON(nil)), string(encoded.AppendJSON(nil)))
+	require.Equal(t, enc, encoded.Encoded())
+	require.Equal(t, enc, plain.Encoded())
+	require.Equal(t, len(vals), encoded.Len())
+	v, ok := encoded.Get("e")
+	require.True(t, ok)
+	require.Equal(t, "10.50", v.(record.Decimal).String())
+}
+
+func FuzzEncodedJSON(f *testing.F) {
+	f.Add(record.AppendValues(nil, []record.Value{int64(1), "x", []record.Value{nil}, record.Struct{{Name: "k", Value: 1.5}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		vals, err := record.DecodeValues(nil, b)
+		valid := record.ValidEncoding(b, len(vals))
+		if err != nil {
+			require.False(t, valid && len(vals) > 0 && err == nil)
+			return
+		}
+		require.True(t, valid, "a decodable encoding is valid")
+		names := make([]string, len(vals))
+		for i := range names {
+			names[i] = fmt.Sprint("f", i)
+		}
+		require.Equal(t, string(record.MakeFields(names, vals).AppendJSON(nil)), string(record.EncodedFields(names, b).AppendJSON(nil)))
+	})
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("plain ascii text that is long enough")
+	f.Add("quote\" back\\slash \x00\x1f é \u2028 \xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := record.AppendJSONString(nil, s)
+		var back string
+		require.NoError(t, json.Unmarshal(out, &back), "%q", out)
+		want, _ := json.Marshal(s) // encoding/json also maps invalid UTF-8 to U+FFFD
+		var wantBack string
+		require.NoError(t, json.Unmarshal(want, &wantBack))
+		require.Equal(t, wantBack, back)
+	})
+}
+
+func TestNewDecimalInt64MatchesBig(t *testing.T) {
+	t.Parallel()
+	for _, v := range []int64{0, 1, -1, 5, -5, 12, 1250, -1250, 123456789, math.MaxInt64, math.MinInt64} {
+		for _, scale := range []int{0, 1, 2, 3, 10, 20} {
+			d := record.NewDecimalInt64(v, scale)
+			if v != 0 {
+				require.Equal(t, big.NewInt(v).String(), d.Unscaled().String(), "%d scale %d: %s", v, scale, d)
+			}
+			require.Equal(t, scale, d.Scale(), "%d scale %d: %s", v, scale, d)
+			back, err := record.ParseDecimal(d.String())
+			require.NoError(t, err)
+			require.Equal(t, d, back, "canonical")
+		}
+	}
 }

@@ -185,6 +185,9 @@ type Decimal struct {
 
 // NewDecimal returns unscaled × 10^-scale. A negative scale multiplies by a power of ten.
 func NewDecimal(unscaled *big.Int, scale int) Decimal {
+	if scale >= 0 && unscaled.IsInt64() {
+		return NewDecimalInt64(unscaled.Int64(), scale)
+	}
 	if scale < 0 {
 		m := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-scale)), nil)
 		return NewDecimal(new(big.Int).Mul(unscaled, m), 0)
@@ -204,6 +207,45 @@ func NewDecimal(unscaled *big.Int, scale int) Decimal {
 		s = "-" + s
 	}
 	return Decimal{text: s}
+}
+
+// NewDecimalInt64 returns unscaled × 10^-scale for scale ≥ 0 without big arithmetic.
+func NewDecimalInt64(unscaled int64, scale int) Decimal {
+	if scale < 0 {
+		return NewDecimal(big.NewInt(unscaled), scale)
+	}
+	var buf [48]byte
+	digits := strconv.AppendUint(buf[:0], absU64(unscaled), 10)
+	if scale == 0 {
+		if unscaled < 0 {
+			return Decimal{text: "-" + string(digits)}
+		}
+		return Decimal{text: string(digits)}
+	}
+	out := make([]byte, 0, len(digits)+scale+3)
+	if unscaled < 0 {
+		out = append(out, '-')
+	}
+	if len(digits) <= scale {
+		out = append(out, '0', '.')
+		for range scale - len(digits) {
+			out = append(out, '0')
+		}
+		out = append(out, digits...)
+	} else {
+		cut := len(digits) - scale
+		out = append(out, digits[:cut]...)
+		out = append(out, '.')
+		out = append(out, digits[cut:]...)
+	}
+	return Decimal{text: string(out)}
+}
+
+func absU64(v int64) uint64 {
+	if v < 0 {
+		return uint64(-(v + 1)) + 1
+	}
+	return uint64(v)
 }
 
 // ParseDecimal parses a plain decimal literal such as "-12.340" (no exponent).

@@ -68,7 +68,7 @@ var basicInfo = connector.SyncInfo{
 var basicKinds = []record.Kind{record.KindString, record.KindString, record.KindInt}
 
 func basicRow(key string, score int64) record.Fields {
-	return record.Fields{Names: basicInfo.Fields, Values: []record.Value{key, key + "@example.com", score}}
+	return record.MakeFields(basicInfo.Fields, []record.Value{key, key + "@example.com", score})
 }
 
 func infoFor(mode connector.Mode) connector.SyncInfo {
@@ -185,7 +185,7 @@ func sameFields(want, got record.Fields) bool {
 		if !ok {
 			return false
 		}
-		if string(record.AppendJSON(nil, want.Values[i])) != string(record.AppendJSON(nil, gv)) {
+		if string(record.AppendJSON(nil, want.Values()[i])) != string(record.AppendJSON(nil, gv)) {
 			return false
 		}
 	}
@@ -293,15 +293,16 @@ func testTypes(t *testing.T, h Harness) {
 	var changes []record.Change
 	for row := range 3 {
 		key := "t" + strconv.Itoa(row)
-		f := record.Fields{Names: info.Fields, Values: []record.Value{key}}
+		values := []record.Value{key}
 		for _, k := range fieldKinds[1:] {
 			switch row {
 			case 2:
-				f.Values = append(f.Values, nil) // every kind must take null
+				values = append(values, nil) // every kind must take null
 			default:
-				f.Values = append(f.Values, sample(k)[row])
+				values = append(values, sample(k)[row])
 			}
 		}
+		f := record.MakeFields(info.Fields, values)
 		changes = append(changes, record.Change{Op: record.OpAdd, Key: key, Fields: f})
 		want[key] = f
 	}

@@ -27,10 +27,10 @@ func BenchmarkUpsert(b *testing.B) {
 		var changes []record.Change
 		for j := i; j < i+batchSize; j++ {
 			key := fmt.Sprintf("user-%07d", j)
-			changes = append(changes, record.Change{Op: record.OpAdd, Key: key, Fields: record.Fields{Names: names, Values: []record.Value{
+			changes = append(changes, record.Change{Op: record.OpAdd, Key: key, Fields: record.MakeFields(names, []record.Value{
 				key, key + "@example.com", int64(j), at,
 				record.Struct{{Name: "plan", Value: "pro"}, {Name: "seats", Value: int64(j % 50)}},
-			}}})
+			})})
 		}
 		batches = append(batches, changes)
 	}

@@ -170,10 +170,10 @@ func TestRefusedRowsAreIsolatedBySplitting(t *testing.T) {
 		id := fmt.Sprintf("u%02d", i)
 		batch = append(batch, add(id, user(id, id+"@x", "free")))
 	}
-	batch[3].Fields.Values[1] = nil        // NOT NULL
-	batch[17].Fields.Values[1] = "taken@x" // another row's unique email
-	batch[30].Fields.Values[2] = "banned"  // CHECK
-	batch[31].Fields.Values[1] = 12.5      // converted in Go: text takes any value's text
+	batch[3].Fields.Values()[1] = nil        // NOT NULL
+	batch[17].Fields.Values()[1] = "taken@x" // another row's unique email
+	batch[30].Fields.Values()[2] = "banned"  // CHECK
+	batch[31].Fields.Values()[1] = 12.5      // converted in Go: text takes any value's text
 	var r recorder
 	err := d.Write(context.Background(), r.batch(batch))
 	rows := failedRows(t, err)

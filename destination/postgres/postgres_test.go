@@ -138,10 +138,11 @@ func (db *testDB) contents(t *testing.T, table, keyField string, fields []string
 	for rows.Next() {
 		vals, err := rows.Values()
 		require.NoError(t, err)
-		f := record.Fields{Names: fields, Values: make([]record.Value, len(fields))}
+		values := make([]record.Value, len(fields))
 		for i, v := range vals {
-			f.Values[i] = canonical(t, v, kinds[i])
+			values[i] = canonical(t, v, kinds[i])
 		}
+		f := record.MakeFields(fields, values)
 		kv, _ := f.Get(keyField)
 		key, err := record.KeyString(kv)
 		require.NoError(t, err)
@@ -179,7 +180,7 @@ func (db *testDB) seed(t *testing.T, table string, rows map[string]record.Fields
 		for i, n := range f.Names {
 			names = append(names, pgx.Identifier{n}.Sanitize())
 			params = append(params, fmt.Sprintf("$%d", i+1))
-			args = append(args, param(f.Values[i]))
+			args = append(args, param(f.Values()[i]))
 		}
 		db.exec(t, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(names, ", "), strings.Join(params, ", ")), args...)
 	}
@@ -239,12 +240,13 @@ func write(t testing.TB, d connector.Destination, changes ...record.Change) erro
 
 // fields builds a record from alternating names and values.
 func fields(kv ...any) record.Fields {
-	var f record.Fields
+	var names []string
+	var values []record.Value
 	for i := 0; i < len(kv); i += 2 {
-		f.Names = append(f.Names, kv[i].(string))
-		f.Values = append(f.Values, kv[i+1])
+		names = append(names, kv[i].(string))
+		values = append(values, kv[i+1])
 	}
-	return f
+	return record.MakeFields(names, values)
 }
 
 func add(key string, f record.Fields) record.Change {

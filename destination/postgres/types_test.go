@@ -164,11 +164,12 @@ func TestTypeConversions(t *testing.T) {
 	wantText := map[string]string{}   // id → col::text
 	wantFailed := map[string]string{} // id → message or part of it
 	row := func(id string, col int, v record.Value) {
-		f := record.Fields{Names: info.Fields, Values: make([]record.Value, len(info.Fields))}
-		f.Values[0] = id
+		values := make([]record.Value, len(info.Fields))
+		values[0] = id
 		if col > 0 {
-			f.Values[col] = v
+			values[col] = v
 		}
+		f := record.MakeFields(info.Fields, values)
 		batch = append(batch, add(id, f))
 	}
 	for i, tc := range typeCases {

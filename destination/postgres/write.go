@@ -167,19 +167,21 @@ func (d *Destination) fillRow(row []any, i int, ch record.Change) error {
 	t := d.table
 	row[0] = int32(i)
 	names := ch.Fields.Names
-	inOrder := len(names) == len(d.sync.Fields) && len(ch.Fields.Values) == len(names)
+	values := ch.Fields.Values()
+	inOrder := len(names) == len(d.sync.Fields) && len(values) == len(names)
 	for j, f := range d.sync.Fields {
 		if inOrder && names[j] != f {
 			inOrder = false
 		}
 		var v record.Value
 		if inOrder {
-			v = ch.Fields.Values[j]
+			v = values[j]
 		} else {
-			var ok bool
-			if v, ok = ch.Fields.Get(f); !ok {
+			at := slices.Index(names, f)
+			if at < 0 || at >= len(values) {
 				return fmt.Errorf("postgres: the record has no field %s", f)
 			}
+			v = values[at]
 		}
 		if j == t.keyField && v == nil {
 			return fmt.Errorf("column %s (%s): the key cannot be null", t.key.name, t.key.typeName)

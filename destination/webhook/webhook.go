@@ -18,7 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/connector"
@@ -121,10 +121,10 @@ func signingKey(secret string) ([]byte, error) {
 
 // Destination posts batches to one endpoint.
 type Destination struct {
-	cfg    Config
-	key    []byte
-	client *http.Client
-	bufs   sync.Pool
+	cfg      Config
+	key      []byte
+	client   *http.Client
+	sizeHint atomic.Int64
 }
 
 var _ connector.Destination = (*Destination)(nil)
@@ -209,15 +209,10 @@ func Sign(key []byte, id string, ts int64, body []byte) string {
 }
 
 func (d *Destination) Write(ctx context.Context, batch *connector.Batch) error {
-	bp, _ := d.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	body := AppendBody((*bp)[:0], batch)
-	defer func() {
-		*bp = body[:0]
-		d.bufs.Put(bp)
-	}()
+	// The body is kept by the trace for the run log, so it is not pooled; the last
+	// body's size is a good guess for this one's.
+	body := AppendBody(make([]byte, 0, d.sizeHint.Load()+1024), batch)
+	d.sizeHint.Store(int64(len(body)))
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.URL, bytes.NewReader(body))
 	if err != nil {
@@ -238,7 +233,7 @@ func (d *Destination) Write(ctx context.Context, batch *connector.Batch) error {
 	ex := connector.Exchange{Request: connector.Message{
 		Line:   "POST " + d.cfg.URL,
 		Header: req.Header.Clone(),
-		Body:   bytes.Clone(body),
+		Body:   body,
 	}}
 	start := time.Now()
 	resp, err := d.client.Do(req)

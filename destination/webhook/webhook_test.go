@@ -47,12 +47,13 @@ func TestConformance(t *testing.T) {
 				Contents: func(t *testing.T) map[string]record.Fields {
 					out := map[string]record.Fields{}
 					for k, fields := range r.Contents() {
-						var f record.Fields
+						var names []string
+						var values []record.Value
 						for name, raw := range fields {
-							f.Names = append(f.Names, name)
-							f.Values = append(f.Values, record.JSON(raw))
+							names = append(names, name)
+							values = append(values, record.JSON(raw))
 						}
-						out[k] = f
+						out[k] = record.MakeFields(names, values)
 					}
 					return out
 				},
@@ -61,7 +62,7 @@ func TestConformance(t *testing.T) {
 					for k, f := range rows {
 						m := map[string]json.RawMessage{}
 						for i, n := range f.Names {
-							m[n] = record.AppendJSON(nil, f.Values[i])
+							m[n] = record.AppendJSON(nil, f.Values()[i])
 						}
 						r.Put(k, m)
 					}
@@ -80,10 +81,10 @@ var fields = []string{"email", "plan_tier"}
 func TestBodyIsTheContract(t *testing.T) {
 	t.Parallel()
 	b := batchOf(
-		record.Change{Op: record.OpAdd, Key: "1", Fields: record.Fields{Names: fields, Values: []record.Value{"a@x.io", "pro"}}},
-		record.Change{Op: record.OpChange, Key: "2", Fields: record.Fields{Names: fields, Values: []record.Value{"b@x.io", "team"}},
-			Previous: record.Fields{Names: fields, Values: []record.Value{"b@x.io", "free"}}},
-		record.Change{Op: record.OpRemove, Key: "3", Fields: record.Fields{Names: fields, Values: []record.Value{"c@x.io", nil}}},
+		record.Change{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"a@x.io", "pro"})},
+		record.Change{Op: record.OpChange, Key: "2", Fields: record.MakeFields(fields, []record.Value{"b@x.io", "team"}),
+			Previous: record.MakeFields(fields, []record.Value{"b@x.io", "free"})},
+		record.Change{Op: record.OpRemove, Key: "3", Fields: record.MakeFields(fields, []record.Value{"c@x.io", nil})},
 	)
 	require.JSONEq(t, `{"sync":"users_to_hook","run_id":"run-7","events":[
 		{"type":"added","key":"1","fields":{"email":"a@x.io","plan_tier":"pro"}},
@@ -104,7 +105,7 @@ func TestSignatureFollowsStandardWebhooks(t *testing.T) {
 	}))
 	defer srv.Close()
 	d := openDest(t, srv.URL, func(c *webhook.Config) { c.SigningSecret = secret })
-	b := batchOf(record.Change{Op: record.OpAdd, Key: "1", Fields: record.Fields{Names: fields, Values: []record.Value{"a", "b"}}})
+	b := batchOf(record.Change{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"a", "b"})})
 	require.NoError(t, d.Write(context.Background(), b))
 	require.Equal(t, "msg_1", got.Get("webhook-id"))
 	require.NoError(t, webhooktest.Verify(raw, got, body, time.Now()), "signature must verify with the base64-decoded whsec_ key")
@@ -152,8 +153,8 @@ func TestResponsesDecideOutcomes(t *testing.T) {
 			defer srv.Close()
 			d := openDest(t, srv.URL, nil)
 			b := batchOf(
-				record.Change{Op: record.OpAdd, Key: "1", Fields: record.Fields{Names: fields, Values: []record.Value{"a", "b"}}},
-				record.Change{Op: record.OpAdd, Key: "2", Fields: record.Fields{Names: fields, Values: []record.Value{"c", "d"}}},
+				record.Change{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"a", "b"})},
+				record.Change{Op: record.OpAdd, Key: "2", Fields: record.MakeFields(fields, []record.Value{"c", "d"})},
 			)
 			err := d.Write(context.Background(), b)
 			if tc.ok {

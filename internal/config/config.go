@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,6 +111,20 @@ func (p *Project) Redact(s string) string {
 		return s
 	}
 	return redact(s, p.Secrets)
+}
+
+// RedactBytes is Redact for bytes; it returns b itself when b holds no secret, so
+// large request bodies are not copied.
+func (p *Project) RedactBytes(b []byte) []byte {
+	if p == nil {
+		return b
+	}
+	for _, secret := range p.Secrets {
+		if secret != "" && bytes.Contains(b, []byte(secret)) {
+			return []byte(redact(string(b), p.Secrets))
+		}
+	}
+	return b
 }
 
 func redact(s string, secrets []string) string {

@@ -61,7 +61,23 @@ const addedShards = 64
 // Worker observes rows for one goroutine.
 type Worker struct {
 	d     *Differ
-	added [addedShards][]KeyHash
+	added [addedShards]chunks
+	sink  uint64 // keeps the prefetching loads in ObserveBatch from being optimised away
+}
+
+// chunks is an append-only list in fixed-size blocks: growing it never copies,
+// which matters when every one of ten million rows is new.
+type chunks struct{ blocks [][]KeyHash }
+
+const chunkLen = 4096
+
+func (c *chunks) add(k KeyHash) {
+	n := len(c.blocks)
+	if n == 0 || len(c.blocks[n-1]) == chunkLen {
+		c.blocks = append(c.blocks, make([]KeyHash, 0, chunkLen))
+		n++
+	}
+	c.blocks[n-1] = append(c.blocks[n-1], k)
 }
 
 // NewWorker returns a worker; each goroutine that calls Observe needs its own.
@@ -78,8 +94,7 @@ func (w *Worker) Observe(k KeyHash, row uint64) Verdict {
 	d := w.d
 	i, ok := d.base.Find(k)
 	if !ok {
-		s := k.Hi >> 58
-		w.added[s] = append(w.added[s], k)
+		w.added[k.Hi>>58].add(k)
 		return Added
 	}
 	mask := uint64(1) << (i & 63)
@@ -93,6 +108,30 @@ func (w *Worker) Observe(k KeyHash, row uint64) Verdict {
 		return Unchanged
 	}
 	return Changed
+}
+
+// ObserveBatch classifies rows in bulk: verdicts[i] is Observe(keys[i], rows[i]).
+// Looking up many keys at once lets the processor fetch their entries from memory
+// in parallel; a ten-million-key baseline does not fit in any cache, and one key at
+// a time waits for memory on every row.
+func (w *Worker) ObserveBatch(keys []KeyHash, rows []uint64, verdicts []Verdict) {
+	ix := w.d.base
+	if ix.Len() > 0 {
+		// Touch each key's bucket first: these loads do not depend on each other,
+		// so they overlap, and the searches below find the lines in cache.
+		var sink uint64
+		for _, k := range keys {
+			b := ix.bucket(k)
+			start := ix.dir[b]
+			if int(start) < len(ix.entries) {
+				sink += ix.entries[start].Row
+			}
+		}
+		w.sink += sink
+	}
+	for i, k := range keys {
+		verdicts[i] = w.Observe(k, rows[i])
+	}
 }
 
 // Result is what Finish found beyond the per-row verdicts.
@@ -124,8 +163,8 @@ func (d *Differ) Finish() *Result {
 	for k, extra := range d.dups {
 		res.Duplicates[k] = extra + 1
 	}
-	for wi, word := range d.seen {
-		missing := ^word.Load()
+	for wi := range d.seen {
+		missing := ^d.seen[wi].Load()
 		for missing != 0 {
 			bit := bits.TrailingZeros64(missing)
 			missing &= missing - 1
@@ -153,25 +192,48 @@ func (d *Differ) findDuplicateAdds(res *Result) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var his []uint64
 			for s := range shards {
-				var keys []KeyHash
+				// Sorting the high halves alone is much faster than sorting whole
+				// hashes; keys whose high halves repeat are then counted exactly.
+				his = his[:0]
 				for _, w := range d.workers {
-					keys = append(keys, w.added[s]...)
-					w.added[s] = nil
-				}
-				slices.SortFunc(keys, KeyHash.Compare)
-				for i := 0; i < len(keys); {
-					j := i + 1
-					for j < len(keys) && keys[j] == keys[i] {
-						j++
+					for _, blk := range w.added[s].blocks {
+						for _, k := range blk {
+							his = append(his, k.Hi)
+						}
 					}
-					if j-i > 1 {
-						mu.Lock()
-						res.Duplicates[keys[i]] = j - i
-						mu.Unlock()
-					}
-					i = j
 				}
+				slices.Sort(his)
+				var repeated map[uint64]bool
+				for i := 1; i < len(his); i++ {
+					if his[i] == his[i-1] {
+						if repeated == nil {
+							repeated = map[uint64]bool{}
+						}
+						repeated[his[i]] = true
+					}
+				}
+				counts := map[KeyHash]int{}
+				for _, w := range d.workers {
+					if repeated != nil {
+						for _, blk := range w.added[s].blocks {
+							for _, k := range blk {
+								if repeated[k.Hi] {
+									counts[k]++
+								}
+							}
+						}
+					}
+					w.added[s] = chunks{}
+				}
+				mu.Lock()
+				for k, n := range counts {
+					if n > 1 {
+						res.Duplicates[k] = n
+					}
+				}
+				mu.Unlock()
 			}
 		}()
 	}

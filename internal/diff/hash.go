@@ -22,6 +22,12 @@ func HashKey(key string) KeyHash {
 	return KeyHash{Hi: h.Hi, Lo: h.Lo}
 }
 
+// HashKeyBytes is HashKey of a key held in bytes.
+func HashKeyBytes(key []byte) KeyHash {
+	h := xxh3.Hash128(key)
+	return KeyHash{Hi: h.Hi, Lo: h.Lo}
+}
+
 // Compare orders key hashes.
 func (k KeyHash) Compare(o KeyHash) int {
 	if c := cmp.Compare(k.Hi, o.Hi); c != 0 {

@@ -25,14 +25,20 @@ type committer struct {
 	muts  []store.Mutation
 	fatal error
 
-	log chan *store.Batch
+	log chan logged
 	wg  sync.WaitGroup
+}
+
+// logged is a batch for the run log, and how to give back its memory once written.
+type logged struct {
+	batch   *store.Batch
+	release func()
 }
 
 func newCommitter(b store.Baseline, st store.Store, runID string, stats *liveStats, onFatal func(string)) *committer {
 	c := &committer{
 		baseline: b, store: st, runID: runID, stats: stats, onFatal: onFatal,
-		log: make(chan *store.Batch, 256),
+		log: make(chan logged, 256),
 	}
 	c.wg.Add(1)
 	go c.logLoop()
@@ -41,21 +47,21 @@ func newCommitter(b store.Baseline, st store.Store, runID string, stats *liveSta
 
 // add records a batch's outcome; it returns once the baseline holds its acknowledged rows.
 func (c *committer) add(o *outcome) error {
-	rows := make([]store.BatchRow, len(o.rows))
+	rows := make([]store.BatchRow, o.rows.len())
 	var ok, failed int64
 	c.mu.Lock()
 	muts := c.muts[:0]
-	for i, r := range o.rows {
-		rows[i] = store.BatchRow{Key: r.change.Key, Op: r.change.Op, Error: o.errs[i]}
+	for i, ch := range o.rows.changes {
+		rows[i] = store.BatchRow{Key: ch.Key, Op: ch.Op, Error: o.errs[i]}
 		if o.errs[i] != "" {
 			failed++
 			continue
 		}
 		ok++
-		if r.change.Op == record.OpRemove {
-			muts = append(muts, store.Mutation{Key: r.key, Remove: true})
+		if ch.Op == record.OpRemove {
+			muts = append(muts, store.Mutation{Key: o.rows.keys[i], Remove: true})
 		} else {
-			muts = append(muts, store.Mutation{Key: r.key, Row: r.row, KeyText: r.change.Key, Names: r.change.Fields.Names, Values: r.values})
+			muts = append(muts, store.Mutation{Key: o.rows.keys[i], Row: o.rows.hashes[i], KeyText: ch.Key, Names: ch.Fields.Names, Values: ch.Fields.Encoded()})
 		}
 	}
 	if len(muts) > 0 && c.fatal == nil {
@@ -69,10 +75,10 @@ func (c *committer) add(o *outcome) error {
 	c.mu.Unlock()
 	c.stats.succeeded.Add(ok)
 	c.stats.failed.Add(failed)
-	c.log <- &store.Batch{
+	c.log <- logged{batch: &store.Batch{
 		RunID: c.runID, Seq: o.seq, ID: o.id, Attempts: o.attempts, Error: o.batchErr,
 		Rows: rows, Exchanges: o.exchanges,
-	}
+	}, release: o.release}
 	return nil
 }
 
@@ -98,6 +104,7 @@ func (c *committer) logLoop() {
 	defer c.wg.Done()
 	ctx := context.Background()
 	var pending []*store.Batch
+	var releases []func()
 	rows := 0
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -108,17 +115,24 @@ func (c *committer) logLoop() {
 		if err := c.store.AppendBatches(ctx, pending); err != nil {
 			c.setFatal(fmt.Errorf("run log: %w", err))
 		}
-		pending, rows = pending[:0], 0
+		for _, r := range releases {
+			r()
+		}
+		clear(pending)
+		pending, releases, rows = pending[:0], releases[:0], 0
 	}
 	for {
 		select {
-		case b, ok := <-c.log:
+		case l, ok := <-c.log:
 			if !ok {
 				flush()
 				return
 			}
-			pending = append(pending, b)
-			rows += len(b.Rows)
+			pending = append(pending, l.batch)
+			if l.release != nil {
+				releases = append(releases, l.release)
+			}
+			rows += len(l.batch.Rows)
 			if len(pending) >= 64 || rows >= 50_000 {
 				flush()
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/diff"
@@ -100,7 +101,7 @@ func (e *Engine) Plan(ctx context.Context, p PlanParams) (*Plan, error) {
 
 // samples reads the first n changes of each type that a run would send.
 func samples(ctx context.Context, res *scanResult, fm *fieldMap, baseline store.Baseline, mode connector.Mode, n int) ([]record.Change, error) {
-	var rows []pending
+	var rows batchRows
 	perOp := map[record.Op]int{}
 	stop := errors.New("enough")
 	err := res.forEachSpilled(func(rec *spillRecord) error {
@@ -122,19 +123,16 @@ func samples(ctx context.Context, res *scanResult, fm *fieldMap, baseline store.
 			return err
 		}
 		perOp[op]++
-		rows = append(rows, pending{key: rec.key, change: record.Change{Op: op, Key: rec.text, Fields: record.Fields{Names: fm.names, Values: values}}})
+		rows.add(record.Change{Op: op, Key: strings.Clone(rec.text), Fields: record.MakeFields(fm.names, values)}, rec.key, rec.row)
 		return nil
 	})
 	if err != nil && !errors.Is(err, stop) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	if err := fillPrevious(ctx, baseline, rows); err != nil {
+	if err := fillPrevious(ctx, baseline, &rows); err != nil {
 		return nil, err
 	}
-	out := make([]record.Change, 0, len(rows)+n)
-	for _, r := range rows {
-		out = append(out, r.change)
-	}
+	out := append(make([]record.Change, 0, rows.len()+n), rows.changes...)
 	if mode.Sends(record.OpRemove) && len(res.diff.Removed) > 0 {
 		var keys []diff.KeyHash
 		for _, e := range res.diff.Removed[:min(n, len(res.diff.Removed))] {

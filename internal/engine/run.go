@@ -215,9 +215,9 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	defer func() { st.WriteMS = time.Since(writeStart).Milliseconds() }()
 	stopCheckpoints := r.checkpoints(ctx, *r.run)
 	defer stopCheckpoints()
-	snd := newSender(dest, plan.sync.Name, r.run.ID, e.project.Redact, &r.live)
+	snd := newSender(dest, plan.sync.Name, r.run.ID, e.project, &r.live)
 	com := newCommitter(baseline, e.store, r.run.ID, &r.live, snd.abort)
-	sendErr := sendAll(ctx, batcherParams{
+	sendErr := sendAll(ctx, &batcherParams{
 		scan: res, fields: fm, baseline: baseline, mode: plan.sync.Mode, sender: snd, runID: r.run.ID,
 		removedOps: plan.sync.Mode.Sends(record.OpRemove),
 	}, com.add)

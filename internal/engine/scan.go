@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 
@@ -47,6 +48,7 @@ type scanResult struct {
 	invalidCount int64
 	// key text of duplicated keys that were in the baseline (new ones come from the spills)
 	dupText map[diff.KeyHash]string
+	spilled [5][2]int64
 }
 
 func (r *scanResult) close() {
@@ -56,13 +58,20 @@ func (r *scanResult) close() {
 }
 
 type scanWorker struct {
-	obs     *diff.Worker
-	spill   *spillWriter
-	enc     []byte
-	values  []record.Value
-	invalid []store.RowOutcome
-	nInv    int64
-	dupText map[diff.KeyHash]string
+	obs   *diff.Worker
+	spill *spillWriter
+	// spilled counts spilled rows by verdict and whether they are to be sent.
+	spilled [5][2]int64
+	// per-chunk buffers
+	keys, encs []byte
+	khs        []diff.KeyHash
+	rhs        []uint64
+	rowIdx     []span
+	verdicts   []diff.Verdict
+	values     []record.Value
+	invalid    []store.RowOutcome
+	nInv       int64
+	dupText    map[diff.KeyHash]string
 }
 
 // scan reads every row, maps and hashes it, classifies it against the baseline and
@@ -117,10 +126,8 @@ func scan(ctx context.Context, p scanParams) (*scanResult, error) {
 		g.Go(func() error {
 			for chunk := range chunks {
 				first := rowOffset.Add(int64(len(chunk))) - int64(len(chunk))
-				for i, row := range chunk {
-					if err := w.observe(&p, res.hasher, row, first+int64(i)+1); err != nil {
-						return err
-					}
+				if err := w.observeChunk(&p, res.hasher, chunk, first); err != nil {
+					return err
 				}
 				select {
 				case free <- chunk[:cap(chunk)]:
@@ -143,6 +150,11 @@ func scan(ctx context.Context, p scanParams) (*scanResult, error) {
 		}
 		res.invalidCount += w.nInv
 		res.invalid = append(res.invalid, w.invalid...)
+		for v := range w.spilled {
+			for b := range w.spilled[v] {
+				res.spilled[v][b] += w.spilled[v][b]
+			}
+		}
 		for k, t := range w.dupText {
 			res.dupText[k] = t
 		}
@@ -153,53 +165,81 @@ func scan(ctx context.Context, p scanParams) (*scanResult, error) {
 	return res, nil
 }
 
-func (w *scanWorker) observe(p *scanParams, hasher diff.RowHasher, row record.Row, ordinal int64) error {
+// observeChunk maps, hashes and classifies a chunk of rows in three passes, so that
+// the baseline lookups of the whole chunk go to memory together (see
+// diff.Worker.ObserveBatch); first is the chunk's offset in the model.
+func (w *scanWorker) observeChunk(p *scanParams, hasher diff.RowHasher, chunk []record.Row, first int64) error {
 	fm := p.fields
-	if fm.keyIndex >= len(row) {
-		return fmt.Errorf("source returned a row with %d columns, fewer than its schema", len(row))
-	}
-	text, err := record.KeyString(row[fm.keyIndex])
-	if err != nil {
-		w.nInv++
-		if len(w.invalid) < maxInvalidKept {
-			w.invalid = append(w.invalid, store.RowOutcome{
-				Key:    text,
-				Status: store.RowInvalid,
-				Error:  fmt.Sprintf("%v (row %d of the model: %s)", err, ordinal, describeRow(fm, row)),
-			})
+	w.keys, w.encs = w.keys[:0], w.encs[:0]
+	w.khs, w.rhs, w.rowIdx = w.khs[:0], w.rhs[:0], w.rowIdx[:0]
+	for i, row := range chunk {
+		if fm.keyIndex >= len(row) {
+			return fmt.Errorf("source returned a row with %d columns, fewer than its schema", len(row))
 		}
-		return nil
-	}
-	w.values = w.values[:0]
-	for _, c := range fm.columns {
-		w.values = append(w.values, row[c])
-	}
-	w.enc = record.AppendValues(w.enc[:0], w.values)
-	kh := diff.HashKey(text)
-	rh := hasher.Hash(w.enc)
-	verdict := w.obs.Observe(kh, rh)
-	rec := spillRecord{verdict: verdict, key: kh, row: rh, text: text}
-	switch verdict {
-	case diff.Duplicate:
-		w.dupText[kh] = text
-		return nil
-	case diff.Unchanged:
-		if !p.fullResync {
-			return nil
+		keyAt := len(w.keys)
+		var err error
+		w.keys, err = record.AppendKey(w.keys, row[fm.keyIndex])
+		if err != nil {
+			w.keys = w.keys[:keyAt]
+			w.nInv++
+			if len(w.invalid) < maxInvalidKept {
+				w.invalid = append(w.invalid, store.RowOutcome{
+					Status: store.RowInvalid,
+					Error:  fmt.Sprintf("%v (row %d of the model: %s)", err, first+int64(i)+1, describeRow(fm, row)),
+				})
+			}
+			continue
 		}
-		rec.send = true
-	case diff.Added:
-		rec.send = p.fullResync || p.mode.Sends(record.OpAdd)
-	case diff.Changed:
-		rec.send = p.fullResync || p.mode.Sends(record.OpChange)
+		w.values = w.values[:0]
+		for _, c := range fm.columns {
+			w.values = append(w.values, row[c])
+		}
+		encAt := len(w.encs)
+		w.encs = record.AppendValues(w.encs, w.values)
+		w.khs = append(w.khs, diff.HashKeyBytes(w.keys[keyAt:]))
+		w.rhs = append(w.rhs, hasher.Hash(w.encs[encAt:]))
+		w.rowIdx = append(w.rowIdx, span{keyAt, len(w.keys), encAt, len(w.encs)})
 	}
-	if rec.send {
-		rec.values = w.enc
-	}
-	if err := w.spill.write(&rec); err != nil {
-		return fmt.Errorf("write spill file: %w", err)
+	w.verdicts = slices.Grow(w.verdicts[:0], len(w.khs))[:len(w.khs)]
+	w.obs.ObserveBatch(w.khs, w.rhs, w.verdicts)
+	for i, verdict := range w.verdicts {
+		sp := w.rowIdx[i]
+		key := w.keys[sp.keyAt:sp.keyEnd]
+		// The spill copies the key; no string is made for it here.
+		rec := spillRecord{verdict: verdict, key: w.khs[i], row: w.rhs[i], text: unsafe.String(unsafe.SliceData(key), len(key))}
+		switch verdict {
+		case diff.Duplicate:
+			w.dupText[rec.key] = string(key)
+			continue
+		case diff.Unchanged:
+			if !p.fullResync {
+				continue
+			}
+			rec.send = true
+		case diff.Added:
+			rec.send = p.fullResync || p.mode.Sends(record.OpAdd)
+		case diff.Changed:
+			rec.send = p.fullResync || p.mode.Sends(record.OpChange)
+		}
+		if rec.send {
+			rec.values = w.encs[sp.encAt:sp.encEnd]
+		}
+		if err := w.spill.write(&rec); err != nil {
+			return fmt.Errorf("write spill file: %w", err)
+		}
+		w.spilled[verdict][b2i(rec.send)]++
 	}
 	return nil
+}
+
+// span locates a row's key and encoded fields in a worker's chunk buffers.
+type span struct{ keyAt, keyEnd, encAt, encEnd int }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // describeRow names a row without a usable key by its first mapped fields.
@@ -259,31 +299,42 @@ func (r *scanResult) forEachSpilled(fn func(rec *spillRecord) error) error {
 	return nil
 }
 
-// tally counts what the scan found and what the mode will send.
+// tally counts what the scan found and what the mode will send. The scan workers
+// counted the spilled rows; only when keys are duplicated do the spills need reading
+// again, to leave the rows of those keys out.
 func (r *scanResult) tally(mode connector.Mode, fullResync bool) (spillCounts, error) {
 	var c spillCounts
-	err := r.forEachSpilled(func(rec *spillRecord) error {
-		if r.diff.IsDuplicate(rec.key) {
-			return nil
-		}
-		switch rec.verdict {
+	count := func(v diff.Verdict, send bool, n int64) {
+		switch v {
 		case diff.Added:
-			c.diff.Added++
-			if rec.send {
-				c.planned.Added++
+			c.diff.Added += n
+			if send {
+				c.planned.Added += n
 			}
 		case diff.Changed:
-			c.diff.Changed++
-			if rec.send {
-				c.planned.Changed++
+			c.diff.Changed += n
+			if send {
+				c.planned.Changed += n
 			}
 		case diff.Unchanged:
-			c.planned.Changed++ // a full resync sends it again as a change
+			c.planned.Changed += n // a full resync sends it again as a change
 		}
-		return nil
-	})
-	if err != nil {
-		return c, err
+	}
+	if len(r.diff.Duplicates) == 0 {
+		for v := range r.spilled {
+			count(diff.Verdict(v), false, r.spilled[v][0])
+			count(diff.Verdict(v), true, r.spilled[v][1])
+		}
+	} else {
+		err := r.forEachSpilled(func(rec *spillRecord) error {
+			if !r.diff.IsDuplicate(rec.key) {
+				count(rec.verdict, rec.send, 1)
+			}
+			return nil
+		})
+		if err != nil {
+			return c, err
+		}
 	}
 	c.dupRows = int64(r.diff.DuplicateRows())
 	c.diff.Removed = int64(len(r.diff.Removed))
@@ -305,7 +356,7 @@ func (r *scanResult) duplicateOutcomes() ([]store.RowOutcome, error) {
 	}
 	err := r.forEachSpilled(func(rec *spillRecord) error {
 		if _, ok := text[rec.key]; !ok && r.diff.IsDuplicate(rec.key) {
-			text[rec.key] = rec.text
+			text[rec.key] = strings.Clone(rec.text)
 		}
 		return nil
 	})

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
@@ -19,29 +22,40 @@ import (
 	"github.com/sluicehq/sluice/record"
 )
 
-// pending is a change on its way to the destination, with what the baseline needs
-// once it is acknowledged.
-type pending struct {
-	change record.Change
-	key    diff.KeyHash
-	row    uint64
-	values []byte // encoded fields, for the baseline
+// batchRows are a batch's changes with what the baseline needs once each is
+// acknowledged: its key hash and row hash (the fields are in the change, encoded).
+type batchRows struct {
+	changes []record.Change
+	keys    []diff.KeyHash
+	hashes  []uint64
 }
+
+func (r *batchRows) add(c record.Change, key diff.KeyHash, hash uint64) {
+	r.changes = append(r.changes, c)
+	r.keys = append(r.keys, key)
+	r.hashes = append(r.hashes, hash)
+}
+
+func (r *batchRows) len() int { return len(r.changes) }
 
 // outbound is one batch for the senders.
 type outbound struct {
 	seq  int
 	id   string
-	rows []pending
+	rows batchRows
 	skip string // when set, the batch is not sent and every row fails with this reason
+	// release, when set, returns the batch's memory for reuse once the run log has
+	// recorded it; nothing may touch the batch's changes after that.
+	release func()
 }
 
 // outcome is a batch's fate, for the committer.
 type outcome struct {
 	seq       int
 	id        string
-	rows      []pending
+	rows      batchRows
 	errs      []string // per row; "" when the row succeeded
+	release   func()
 	batchErr  string
 	attempts  int
 	exchanges []connector.Exchange
@@ -59,7 +73,7 @@ type sender struct {
 	caps    connector.Capabilities
 	sync    string
 	runID   string
-	redact  func(string) string
+	redact  redactor
 	stats   *liveStats
 	limiter *rate.Limiter
 	gate    gate
@@ -72,7 +86,13 @@ type sender struct {
 	abortReason            atomic.Pointer[string]
 }
 
-func newSender(dest connector.Destination, syncName, runID string, redact func(string) string, stats *liveStats) *sender {
+// redactor removes secrets from what is recorded; *config.Project is one.
+type redactor interface {
+	Redact(string) string
+	RedactBytes([]byte) []byte
+}
+
+func newSender(dest connector.Destination, syncName, runID string, redact redactor, stats *liveStats) *sender {
 	caps := dest.Capabilities()
 	caps.MaxBatchRecords = max(1, caps.MaxBatchRecords)
 	caps.MaxInFlight = max(1, caps.MaxInFlight)
@@ -95,6 +115,7 @@ func (s *sender) aborted() string {
 }
 
 func (s *sender) abort(reason string) {
+	reason = strings.Clone(reason) // it outlives the batch whose error it may quote
 	s.abortOnce.Do(func() { s.abortReason.Store(&reason) })
 }
 
@@ -144,7 +165,7 @@ func backoff(attempt int) time.Duration {
 
 // send delivers one batch, retrying transient failures.
 func (s *sender) send(ctx context.Context, b *outbound) *outcome {
-	out := &outcome{seq: b.seq, id: b.id, rows: b.rows, errs: make([]string, len(b.rows))}
+	out := &outcome{seq: b.seq, id: b.id, rows: b.rows, errs: make([]string, b.rows.len()), release: b.release}
 	failAll := func(msg string) {
 		out.batchErr = msg
 		for i := range out.errs {
@@ -155,10 +176,7 @@ func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 		failAll(b.skip)
 		return out
 	}
-	changes := make([]record.Change, len(b.rows))
-	for i := range b.rows {
-		changes[i] = b.rows[i].change
-	}
+	changes := b.rows.changes
 	var mu sync.Mutex
 	trace := func(ex connector.Exchange) {
 		ex = redactExchange(ex, s.redact)
@@ -196,12 +214,12 @@ func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 				return out
 			}
 			for _, r := range be.Rows {
-				out.errs[r.Index] = s.redact(r.Err.Error())
+				out.errs[r.Index] = s.redact.Redact(r.Err.Error())
 			}
 			s.consecutiveFailures.Store(0)
 			return out
 		}
-		msg := s.redact(err.Error())
+		msg := s.redact.Redact(err.Error())
 		if ctx.Err() != nil {
 			failAll("not sent: run cancelled")
 			return out
@@ -254,10 +272,10 @@ func checkBatchError(be *connector.BatchError, n int) error {
 	return nil
 }
 
-func redactExchange(ex connector.Exchange, redact func(string) string) connector.Exchange {
-	ex.Request = redactMessage(ex.Request, redact)
-	ex.Response = redactMessage(ex.Response, redact)
-	ex.Err = redact(ex.Err)
+func redactExchange(ex connector.Exchange, r redactor) connector.Exchange {
+	ex.Request = redactMessage(ex.Request, r)
+	ex.Response = redactMessage(ex.Response, r)
+	ex.Err = r.Redact(ex.Err)
 	return ex
 }
 
@@ -267,8 +285,8 @@ var sensitiveHeaders = map[string]bool{
 	"X-Api-Key": true, "Api-Key": true, "X-Auth-Token": true,
 }
 
-func redactMessage(m connector.Message, redact func(string) string) connector.Message {
-	m.Line = redact(m.Line)
+func redactMessage(m connector.Message, r redactor) connector.Message {
+	m.Line = r.Redact(m.Line)
 	if len(m.Header) > 0 {
 		h := make(map[string][]string, len(m.Header))
 		for k, vs := range m.Header {
@@ -277,28 +295,26 @@ func redactMessage(m connector.Message, redact func(string) string) connector.Me
 				if sensitiveHeaders[k] {
 					out[i] = "[REDACTED]"
 				} else {
-					out[i] = redact(v)
+					out[i] = r.Redact(v)
 				}
 			}
 			h[k] = out
 		}
 		m.Header = h
 	}
-	if len(m.Body) > 0 {
-		m.Body = []byte(redact(string(m.Body)))
-	}
+	m.Body = r.RedactBytes(m.Body)
 	return m
 }
 
-// batchSizer estimates a change's share of a request, for MaxBatchBytes: the JSON of
+// estimateSize guesses a change's share of a request, for MaxBatchBytes: the JSON of
 // a record is close to its binary encoding plus its field names and punctuation.
-func estimateSize(p *pending) int {
-	n := len(p.values) + len(p.change.Key) + 48
-	for _, name := range p.change.Fields.Names {
+func estimateSize(op record.Op, keyLen, valuesLen int, names []string) int {
+	n := valuesLen + keyLen + 48
+	for _, name := range names {
 		n += len(name) + 4
 	}
 	n = n * 5 / 4
-	if p.change.Op == record.OpChange {
+	if op == record.OpChange {
 		n *= 2 // previous
 	}
 	return n
@@ -317,101 +333,181 @@ type batcherParams struct {
 	// runCtx is the run's context: once it is cancelled the batcher still cuts every
 	// remaining batch, marked not sent, so that every row gets an outcome.
 	runCtx context.Context
+	seq    atomic.Int64
 }
 
 // batch cuts the spilled changes and the removed keys into batches within the
-// destination's limits, looking up the previous fields of changed rows in the baseline.
-func batch(ctx context.Context, p batcherParams) error {
+// destination's limits, one goroutine per spill file and one for the removed keys.
+func batch(ctx context.Context, p *batcherParams) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, sp := range p.scan.spills {
+		g.Go(func() error { return cutSpill(ctx, p, sp) })
+	}
+	if p.removedOps && len(p.scan.diff.Removed) > 0 {
+		g.Go(func() error { return cutRemoved(ctx, p) })
+	}
+	return g.Wait()
+}
+
+// emit passes a cut batch to the senders.
+func (p *batcherParams) emit(ctx context.Context, rows batchRows, release func()) error {
+	if err := fillPrevious(ctx, p.baseline, &rows); err != nil {
+		return err
+	}
+	seq := int(p.seq.Add(1))
+	skip := p.sender.aborted()
+	if skip == "" && p.runCtx.Err() != nil {
+		skip = "not sent: run cancelled"
+	}
+	b := &outbound{seq: seq, id: p.runID + "-" + strconv.Itoa(seq), rows: rows, skip: skip, release: release}
+	select {
+	case p.out <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// spilledRow locates one spilled row inside a batch's arena.
+type spilledRow struct {
+	op              record.Op
+	key             diff.KeyHash
+	row             uint64
+	textAt, textLen int
+	valAt, valLen   int
+}
+
+// batchMemory is what a batch cut from a spill is made of: an arena holding its
+// keys and encoded fields, which its changes point into, and the change slices. It is
+// reused once the run log has recorded the batch, which keeps a million-row run from
+// allocating a gigabyte on the way to the destination.
+type batchMemory struct {
+	arena []byte
+	rows  batchRows
+}
+
+var batchMemories = sync.Pool{New: func() any { return new(batchMemory) }}
+
+func (m *batchMemory) release() {
+	clear(m.rows.changes) // drop references into the arena before reuse
+	m.arena = m.arena[:0]
+	m.rows = batchRows{changes: m.rows.changes[:0], keys: m.rows.keys[:0], hashes: m.rows.hashes[:0]}
+	batchMemories.Put(m)
+}
+
+// cutSpill reads one spill file. Each batch's keys and values are copied into one
+// arena and used in place, so that a row costs no allocation of its own on the way
+// to the destination.
+func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
 	caps := p.sender.caps
-	seq := 0
-	var rows []pending
+	names := p.fields.names
+	mem := batchMemories.Get().(*batchMemory)
+	var rows []spilledRow
 	size := 0
 	flush := func() error {
 		if len(rows) == 0 {
 			return nil
 		}
-		if err := fillPrevious(ctx, p.baseline, rows); err != nil {
+		arena := mem.arena
+		out := &mem.rows
+		for _, r := range rows {
+			enc := arena[r.valAt : r.valAt+r.valLen : r.valAt+r.valLen]
+			if !record.ValidEncoding(enc, len(names)) {
+				return fmt.Errorf("read back spilled row %q: the spill file is damaged", arena[r.textAt:r.textAt+r.textLen])
+			}
+			key := unsafe.String(&arena[r.textAt], r.textLen)
+			out.add(record.Change{Op: r.op, Key: key, Fields: record.EncodedFields(names, enc)}, r.key, r.row)
+		}
+		if err := p.emit(ctx, *out, mem.release); err != nil {
 			return err
 		}
-		seq++
-		skip := p.sender.aborted()
-		if skip == "" && p.runCtx.Err() != nil {
-			skip = "not sent: run cancelled"
-		}
-		b := &outbound{seq: seq, id: p.runID + "-" + strconv.Itoa(seq), rows: rows, skip: skip}
-		select {
-		case p.out <- b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		rows, size = make([]pending, 0, caps.MaxBatchRecords), 0
+		mem = batchMemories.Get().(*batchMemory)
+		rows, size = rows[:0], 0
 		return nil
 	}
-	add := func(pc pending) error {
-		n := estimateSize(&pc)
-		if len(rows) > 0 && (len(rows) >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && size+n > caps.MaxBatchBytes)) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		rows = append(rows, pc)
-		size += n
-		return nil
+	rd := newSpillReader(sp.f)
+	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
-	names := p.fields.names
-	err := p.scan.forEachSpilled(func(rec *spillRecord) error {
-		if !rec.send || p.scan.diff.IsDuplicate(rec.key) {
-			return nil
+	var rec spillRecord
+	for {
+		err := rd.next(&rec)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		values, err := record.DecodeValues(make([]record.Value, 0, len(names)), rec.values)
 		if err != nil {
-			return fmt.Errorf("read back spilled row %q: %w", rec.text, err)
+			return err
+		}
+		if !rec.send || p.scan.diff.IsDuplicate(rec.key) {
+			continue
 		}
 		op := record.OpChange
 		if rec.verdict == diff.Added {
 			op = record.OpAdd
 		}
-		return add(pending{
-			change: record.Change{Op: op, Key: rec.text, Fields: record.Fields{Names: names, Values: values}},
-			key:    rec.key, row: rec.row, values: append([]byte(nil), rec.values...),
-		})
-	})
-	if err != nil {
-		return err
-	}
-	if p.removedOps {
-		removed := p.scan.diff.Removed
-		const lookupChunk = 1024
-		for i := 0; i < len(removed); i += lookupChunk {
-			chunk := removed[i:min(i+lookupChunk, len(removed))]
-			keys := make([]diff.KeyHash, len(chunk))
-			for j, e := range chunk {
-				keys[j] = e.Key
-			}
-			synced, err := p.baseline.Lookup(ctx, keys)
-			if err != nil {
-				return fmt.Errorf("baseline: look up removed keys: %w", err)
-			}
-			for j, s := range synced {
-				if !s.Found {
-					return fmt.Errorf("baseline: removed key %x has no record: the baseline is damaged", keys[j].Bytes())
-				}
-				if err := add(pending{change: record.Change{Op: record.OpRemove, Key: s.Key, Fields: s.Fields}, key: keys[j]}); err != nil {
-					return err
-				}
+		n := estimateSize(op, len(rec.text), len(rec.values), names)
+		if len(rows) > 0 && (len(rows) >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && size+n > caps.MaxBatchBytes)) {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
+		// The arena may move while it grows; rows record offsets until the batch is cut.
+		r := spilledRow{op: op, key: rec.key, row: rec.row, textAt: len(mem.arena), textLen: len(rec.text)}
+		mem.arena = append(mem.arena, rec.text...)
+		r.valAt, r.valLen = len(mem.arena), len(rec.values)
+		mem.arena = append(mem.arena, rec.values...)
+		rows = append(rows, r)
+		size += n
 	}
 	return flush()
 }
 
+// cutRemoved turns the keys the model no longer has into removals, with the fields
+// last synced for each.
+func cutRemoved(ctx context.Context, p *batcherParams) error {
+	caps := p.sender.caps
+	removed := p.scan.diff.Removed
+	var rows batchRows
+	size := 0
+	const lookupChunk = 1024
+	for i := 0; i < len(removed); i += lookupChunk {
+		chunk := removed[i:min(i+lookupChunk, len(removed))]
+		keys := make([]diff.KeyHash, len(chunk))
+		for j, e := range chunk {
+			keys[j] = e.Key
+		}
+		synced, err := p.baseline.Lookup(ctx, keys)
+		if err != nil {
+			return fmt.Errorf("baseline: look up removed keys: %w", err)
+		}
+		for j, s := range synced {
+			if !s.Found {
+				return fmt.Errorf("baseline: removed key %x has no record: the baseline is damaged", keys[j].Bytes())
+			}
+			n := estimateSize(record.OpRemove, len(s.Key), 16*s.Fields.Len(), s.Fields.Names)
+			if rows.len() > 0 && (rows.len() >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && size+n > caps.MaxBatchBytes)) {
+				if err := p.emit(ctx, rows, nil); err != nil {
+					return err
+				}
+				rows, size = batchRows{}, 0
+			}
+			rows.add(record.Change{Op: record.OpRemove, Key: s.Key, Fields: s.Fields}, keys[j], 0)
+			size += n
+		}
+	}
+	if rows.len() > 0 {
+		return p.emit(ctx, rows, nil)
+	}
+	return nil
+}
+
 // fillPrevious sets the last synced fields of the changed rows of a batch.
-func fillPrevious(ctx context.Context, b store.Baseline, rows []pending) error {
+func fillPrevious(ctx context.Context, b store.Baseline, rows *batchRows) error {
 	var keys []diff.KeyHash
 	var at []int
-	for i := range rows {
-		if rows[i].change.Op == record.OpChange {
-			keys = append(keys, rows[i].key)
+	for i := range rows.changes {
+		if rows.changes[i].Op == record.OpChange {
+			keys = append(keys, rows.keys[i])
 			at = append(at, i)
 		}
 	}
@@ -424,7 +520,7 @@ func fillPrevious(ctx context.Context, b store.Baseline, rows []pending) error {
 	}
 	for j, s := range synced {
 		if s.Found {
-			rows[at[j]].change.Previous = s.Fields
+			rows.changes[at[j]].Previous = s.Fields
 		}
 	}
 	return nil
@@ -432,7 +528,7 @@ func fillPrevious(ctx context.Context, b store.Baseline, rows []pending) error {
 
 // sendAll runs the batcher and MaxInFlight senders, passing outcomes to done, which
 // is called from several goroutines.
-func sendAll(ctx context.Context, p batcherParams, done func(*outcome) error) error {
+func sendAll(ctx context.Context, p *batcherParams, done func(*outcome) error) error {
 	batches := make(chan *outbound, p.sender.caps.MaxInFlight)
 	p.out = batches
 	p.runCtx = ctx

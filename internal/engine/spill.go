@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/internal/diff"
 )
@@ -108,7 +109,7 @@ func (s *spillReader) next(rec *spillRecord) error {
 	if _, err := io.ReadFull(s.r, s.text); err != nil {
 		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
 	}
-	rec.text = string(s.text)
+	rec.text = unsafe.String(unsafe.SliceData(s.text), len(s.text))
 	if n, err = binary.ReadUvarint(s.r); err != nil {
 		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
 	}

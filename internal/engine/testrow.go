@@ -88,7 +88,7 @@ func (e *Engine) TestRow(ctx context.Context, p TestRowParams) (*TestRowResult, 
 		return nil, fmt.Errorf("model %s has %d rows with primary key %q: a run treats them as invalid; make the key unique", plan.model.Name, matches, p.Key)
 	}
 	kh := diff.HashKey(p.Key)
-	change := record.Change{Op: record.OpAdd, Key: p.Key, Fields: record.Fields{Names: fm.names, Values: found}}
+	change := record.Change{Op: record.OpAdd, Key: p.Key, Fields: record.MakeFields(fm.names, found)}
 	synced, err := baseline.Lookup(ctx, []diff.KeyHash{kh})
 	if err != nil {
 		return nil, err
@@ -106,8 +106,10 @@ func (e *Engine) TestRow(ctx context.Context, p TestRowParams) (*TestRowResult, 
 	}
 	defer dest.Close()
 	var stats liveStats
-	snd := newSender(dest, plan.sync.Name, "test-row", e.project.Redact, &stats)
-	out := snd.send(ctx, &outbound{seq: 1, id: "test-row-" + NewRunID(timeNow()), rows: []pending{{change: change, key: kh}}})
+	snd := newSender(dest, plan.sync.Name, "test-row", e.project, &stats)
+	var one batchRows
+	one.add(change, kh, 0)
+	out := snd.send(ctx, &outbound{seq: 1, id: "test-row-" + NewRunID(timeNow()), rows: one})
 	res.Exchanges, res.Attempts, res.Error = out.exchanges, out.attempts, out.errs[0]
 	return res, nil
 }

@@ -158,16 +158,18 @@ func (r *Receiver) Events() []Event {
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.requests.Add(1)
+	if r.opts.Discard {
+		n, _ := io.Copy(io.Discard, req.Body)
+		r.bytes.Add(n)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	r.bytes.Add(int64(len(body)))
-	if r.opts.Discard {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
 	r.mu.Lock()
 	r.inFlight++
 	r.maxSeen = max(r.maxSeen, r.inFlight)

@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -23,6 +25,10 @@ import (
 
 // baseline is a sync's baseline in files (see baseline_files.go for the layout).
 type baseline struct {
+	// mu serialises Lookup, Apply and Close: a run looks up previous fields from
+	// several goroutines while acknowledged rows are applied.
+	mu sync.Mutex
+
 	dir      string
 	readOnly bool
 	lock     *os.File
@@ -163,6 +169,9 @@ func (b *baseline) replayTail() ([]tailEntry, error) {
 		if err != nil {
 			return nil, err
 		}
+		if fi, err := f.Stat(); err == nil && tail == nil {
+			tail = make([]tailEntry, 0, (fi.Size()-start)/48+16) // frames are rarely smaller
+		}
 		end, puts, err := scanFrames(f, start, func(off int64, payload []byte) error {
 			op, put, err := decodePayload(payload)
 			if err != nil {
@@ -237,7 +246,14 @@ func scanFrames(f *os.File, start int64, fn func(off int64, payload []byte) erro
 
 // mergeTail applies tail frames (in write order) to sorted entries and their locations.
 func mergeTail(entries []diff.Entry, locs []loc, tail []tailEntry) ([]diff.Entry, []loc) {
-	slices.SortStableFunc(tail, func(a, b tailEntry) int { return a.entry.Key.Compare(b.entry.Key) })
+	// Frames of one key sort by position, and a later frame sits at a higher
+	// position (log numbers are the high bits), so the last one of each key wins.
+	slices.SortFunc(tail, func(a, b tailEntry) int {
+		if c := a.entry.Key.Compare(b.entry.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.loc, b.loc)
+	})
 	// keep the last frame of each key
 	w := 0
 	for i := range tail {
@@ -464,6 +480,8 @@ func (b *baseline) readFrame(l loc) ([]byte, error) {
 func (b *baseline) Index(ctx context.Context) (*diff.Index, error) { return b.index, nil }
 
 func (b *baseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Synced, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.loadLocs(); err != nil {
 		return nil, err
 	}
@@ -481,11 +499,11 @@ func (b *baseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Syn
 		if err != nil || put.key != k || put.schema >= len(b.m.Schemas) {
 			return nil, fmt.Errorf("baseline %s: record for a key is damaged", b.dir)
 		}
-		vals, err := record.DecodeValues(nil, put.values)
-		if err != nil {
-			return nil, fmt.Errorf("baseline %s: fields of key %q: %w", b.dir, put.text, err)
+		names := b.m.Schemas[put.schema]
+		if !record.ValidEncoding(put.values, len(names)) {
+			return nil, fmt.Errorf("baseline %s: the fields of key %q are damaged", b.dir, put.text)
 		}
-		out[i] = store.Synced{Found: true, Key: put.text, Fields: record.Fields{Names: b.m.Schemas[put.schema], Values: vals}}
+		out[i] = store.Synced{Found: true, Key: put.text, Fields: record.EncodedFields(names, put.values)}
 	}
 	return out, nil
 }
@@ -513,6 +531,8 @@ func (b *baseline) schemaID(names []string) (int, error) {
 }
 
 func (b *baseline) Apply(ctx context.Context, muts []store.Mutation) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.readOnly {
 		return errors.New("baseline opened read-only")
 	}
@@ -553,6 +573,8 @@ func (b *baseline) Apply(ctx context.Context, muts []store.Mutation) error {
 }
 
 func (b *baseline) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	var err error
 	if b.active != nil {
 		err = b.active.Sync()

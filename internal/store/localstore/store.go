@@ -26,8 +26,9 @@ import (
 
 // Store keeps state in a directory.
 type Store struct {
-	dir string
-	db  *sql.DB
+	dir    string
+	db     *sql.DB
+	bodies *bodies
 }
 
 var _ store.Store = (*Store)(nil)
@@ -39,7 +40,11 @@ const (
 	// disk can still record that it failed: the file is deleted to make room.
 	reserveBytes = 1 << 20
 	// maxBodyBytes caps each stored request or response body.
-	maxBodyBytes = 1 << 20
+	maxBodyBytes = 16 << 20
+	// keepExchanges and keepRows are how many of each sync's newest runs keep their
+	// requests and responses, and their row outcomes; older runs keep their summary.
+	keepExchanges = 20
+	keepRows      = 100
 )
 
 // Open opens (creating if needed) the state directory dir.
@@ -65,7 +70,7 @@ func openDB(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("open run log %s: %w", filepath.Join(dir, dbName), err)
 	}
 	db.SetMaxOpenConns(1)
-	s := &Store{dir: dir, db: db}
+	s := &Store{dir: dir, db: db, bodies: newBodies(dir)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open run log %s: %w", filepath.Join(dir, dbName), err)
@@ -139,12 +144,14 @@ CREATE TABLE exchanges (
 	n               INTEGER NOT NULL,
 	request_line    TEXT NOT NULL,
 	request_header  TEXT NOT NULL,
-	request_body    BLOB,
 	response_line   TEXT NOT NULL,
 	response_header TEXT NOT NULL,
-	response_body   BLOB,
 	duration_us     INTEGER NOT NULL,
 	err             TEXT NOT NULL,
+	-- bodies live in exchanges/<run_id>.s2: the request's block at body_offset, then the response's
+	body_offset     INTEGER NOT NULL,
+	request_len     INTEGER NOT NULL,
+	response_len    INTEGER NOT NULL,
 	PRIMARY KEY (run_id, seq, n)
 );
 `
@@ -174,7 +181,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	return fmt.Errorf("run log has schema version %d, newer than this sluice (1): upgrade sluice", version)
 }
 
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.bodies.closeAll()
+	return s.db.Close()
+}
 
 func unixMS(t time.Time) int64 {
 	if t.IsZero() {
@@ -197,6 +207,8 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if err != nil {
 		return fmt.Errorf("run log: create run %s: %w", r.ID, err)
 	}
+	// Pruning is housekeeping: a failure here must not stop the run.
+	s.prune(ctx, r.Sync)
 	return nil
 }
 
@@ -209,6 +221,55 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("run log: update run %s: %w", r.ID, store.ErrNotFound)
+	}
+	if r.Status != store.StatusRunning {
+		s.bodies.finish(r.ID)
+	}
+	return nil
+}
+
+// prune drops the exchanges and row outcomes of a sync's older runs; each run keeps
+// its summary.
+func (s *Store) prune(ctx context.Context, sync string) error {
+	// old lists the runs past the newest keep that still have rows in table.
+	old := func(keep int, table string) ([]string, error) {
+		rows, err := s.db.QueryContext(ctx, `SELECT id FROM (
+			SELECT id FROM runs WHERE sync = ? ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?
+		) AS r WHERE EXISTS (SELECT 1 FROM `+table+` t WHERE t.run_id = r.id)`, sync, keep)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		return ids, rows.Err()
+	}
+	ids, err := old(keepExchanges, "exchanges")
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM exchanges WHERE run_id = ?`, id); err != nil {
+			return err
+		}
+		s.bodies.remove(id)
+	}
+	if ids, err = old(keepRows, "batches"); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM batches WHERE run_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM row_issues WHERE run_id = ?`, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -356,7 +417,7 @@ func (s *Store) AppendBatches(ctx context.Context, batches []*store.Batch) error
 	if err != nil {
 		return err
 	}
-	insEx, err := tx.PrepareContext(ctx, `INSERT INTO exchanges (run_id, seq, n, request_line, request_header, request_body, response_line, response_header, response_body, duration_us, err) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+	insEx, err := tx.PrepareContext(ctx, `INSERT INTO exchanges (run_id, seq, n, request_line, request_header, response_line, response_header, duration_us, err, body_offset, request_len, response_len) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
@@ -373,10 +434,14 @@ func (s *Store) AppendBatches(ctx context.Context, batches []*store.Batch) error
 			}
 		}
 		for i, ex := range bt.Exchanges {
+			off, lens, err := s.bodies.append(bt.RunID, capBody(ex.Request.Body), capBody(ex.Response.Body))
+			if err != nil {
+				return fmt.Errorf("run log: record exchange of batch %d: %w", bt.Seq, err)
+			}
 			if _, err := insEx.ExecContext(ctx, bt.RunID, bt.Seq, i+1,
-				ex.Request.Line, headerJSON(ex.Request.Header), capBody(ex.Request.Body),
-				ex.Response.Line, headerJSON(ex.Response.Header), capBody(ex.Response.Body),
-				ex.Duration.Microseconds(), ex.Err); err != nil {
+				ex.Request.Line, headerJSON(ex.Request.Header),
+				ex.Response.Line, headerJSON(ex.Response.Header),
+				ex.Duration.Microseconds(), ex.Err, off, lens[0], lens[1]); err != nil {
 				return fmt.Errorf("run log: record exchange of batch %d: %w", bt.Seq, err)
 			}
 		}
@@ -496,7 +561,7 @@ func (s *Store) GetBatch(ctx context.Context, runID string, seq int) (*store.Bat
 	if bt.Rows, err = decodeBatchRows(blob); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT request_line, request_header, request_body, response_line, response_header, response_body, duration_us, err
+	rows, err := s.db.QueryContext(ctx, `SELECT request_line, request_header, response_line, response_header, duration_us, err, body_offset, request_len, response_len
 		FROM exchanges WHERE run_id = ? AND seq = ? ORDER BY n`, runID, seq)
 	if err != nil {
 		return nil, err
@@ -505,8 +570,15 @@ func (s *Store) GetBatch(ctx context.Context, runID string, seq int) (*store.Bat
 	for rows.Next() {
 		var ex connector.Exchange
 		var reqH, respH string
-		var us int64
-		if err := rows.Scan(&ex.Request.Line, &reqH, &ex.Request.Body, &ex.Response.Line, &respH, &ex.Response.Body, &us, &ex.Err); err != nil {
+		var us, off int64
+		var reqLen, respLen int
+		if err := rows.Scan(&ex.Request.Line, &reqH, &ex.Response.Line, &respH, &us, &ex.Err, &off, &reqLen, &respLen); err != nil {
+			return nil, err
+		}
+		if ex.Request.Body, err = s.bodies.read(runID, off, reqLen); err != nil {
+			return nil, err
+		}
+		if ex.Response.Body, err = s.bodies.read(runID, off+int64(reqLen), respLen); err != nil {
 			return nil, err
 		}
 		json.Unmarshal([]byte(reqH), &ex.Request.Header)

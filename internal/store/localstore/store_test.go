@@ -2,13 +2,16 @@ package localstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/diff"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/store/localstore"
@@ -139,6 +142,34 @@ func TestDeadLogsAreRewritten(t *testing.T) {
 	require.NoError(t, err)
 	for _, g := range got {
 		require.True(t, g.Found)
-		require.Equal(t, "5", g.Fields.Values[0], "the newest value survives")
+		require.Equal(t, "5", g.Fields.Values()[0], "the newest value survives")
 	}
+}
+
+// Older runs keep their summary but give up their requests and responses.
+func TestOldRunsArePruned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	base := time.Now()
+	for i := range 25 {
+		id := fmt.Sprintf("run-%02d", i)
+		require.NoError(t, s.CreateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusRunning, StartedAt: base.Add(time.Duration(i) * time.Second)}))
+		require.NoError(t, s.AppendBatches(ctx, []*store.Batch{{RunID: id, Seq: 1, ID: id + "-1", Attempts: 1,
+			Rows:      []store.BatchRow{{Key: "1", Op: record.OpAdd}},
+			Exchanges: []connector.Exchange{{Request: connector.Message{Line: "POST x", Body: []byte(`{"a":1}`)}}}}}))
+		require.NoError(t, s.UpdateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusSucceeded, StartedAt: base, FinishedAt: base}))
+	}
+	require.NoError(t, s.CreateRun(ctx, &store.Run{ID: "run-25", Sync: "a", Status: store.StatusRunning, StartedAt: base.Add(time.Minute)}))
+	old, err := s.GetBatch(ctx, "run-05", 1)
+	require.NoError(t, err, "the batch and its rows are kept for 100 runs")
+	require.Empty(t, old.Exchanges, "exchanges are kept for the newest 20 runs")
+	_, err = os.Stat(filepath.Join(s.Dir(), "exchanges", "run-05.s2"))
+	require.True(t, os.IsNotExist(err))
+	recent, err := s.GetBatch(ctx, "run-06", 1)
+	require.NoError(t, err)
+	require.Len(t, recent.Exchanges, 1)
+	require.Equal(t, `{"a":1}`, string(recent.Exchanges[0].Request.Body))
+	_, err = s.GetRun(ctx, "run-00")
+	require.NoError(t, err, "summaries stay")
 }

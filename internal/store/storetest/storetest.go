@@ -183,9 +183,9 @@ func contents(t *testing.T, s store.Store, sync string) map[string]string {
 		require.True(t, g.Found)
 		require.Equal(t, keys[i], diff.HashKey(g.Key), "Lookup returns the record of the key asked for")
 		require.Len(t, g.Fields.Names, 2)
-		out[g.Key] = g.Fields.Values[1].(string)
+		out[g.Key] = g.Fields.Values()[1].(string)
 		if g.Fields.Names[1] == "plan" {
-			vals := record.AppendValues(nil, g.Fields.Values)
+			vals := g.Fields.Encoded()
 			require.Equal(t, ix.Entries()[i].Row, diff.NewRowHasher(names).Hash(vals), "the index's row hash matches the stored fields")
 		}
 	}
