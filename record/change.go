@@ -68,26 +68,58 @@ func (f Fields) Get(name string) (Value, bool) {
 
 // AppendJSON appends the fields as one JSON object.
 func (f Fields) AppendJSON(b []byte) []byte {
+	return f.AppendJSONWith(b, nil)
+}
+
+// JSONKeys caches field names quoted for JSON, so that writing many records with the
+// same names (every record of a batch) escapes each name once. The zero value is
+// ready to use; it is not safe for concurrent use.
+type JSONKeys struct {
+	names  []string
+	quoted [][]byte // `"name":`
+}
+
+func (k *JSONKeys) keys(names []string) [][]byte {
+	if len(names) == len(k.names) && (len(names) == 0 || &names[0] == &k.names[0]) {
+		return k.quoted
+	}
+	k.names = names
+	k.quoted = k.quoted[:0]
+	for _, n := range names {
+		q := AppendJSONString(nil, n)
+		k.quoted = append(k.quoted, append(q, ':'))
+	}
+	return k.quoted
+}
+
+// AppendJSONWith is AppendJSON with names quoted once through k (which may be nil).
+func (f Fields) AppendJSONWith(b []byte, k *JSONKeys) []byte {
+	var quoted [][]byte
+	if k != nil {
+		quoted = k.keys(f.Names)
+	}
+	key := func(b []byte, i int) []byte {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if quoted != nil {
+			return append(b, quoted[i]...)
+		}
+		b = AppendJSONString(b, f.Names[i])
+		return append(b, ':')
+	}
 	b = append(b, '{')
 	if f.enc != nil {
-		_, k := binary.Uvarint(f.enc)
-		rest := f.enc[max(k, 0):]
-		for i, name := range f.Names {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSONString(b, name)
-			b = append(b, ':')
+		_, n := binary.Uvarint(f.enc)
+		rest := f.enc[max(n, 0):]
+		for i := range f.Names {
+			b = key(b, i)
 			b, rest = appendEncodedJSON(b, rest)
 		}
 		return append(b, '}')
 	}
 	for i, v := range f.values {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendJSONString(b, f.Names[i])
-		b = append(b, ':')
+		b = key(b, i)
 		b = AppendJSON(b, v)
 	}
 	return append(b, '}')

@@ -46,9 +46,7 @@ func AppendJSON(b []byte, v Value) []byte {
 		b = v.Append(b)
 		return append(b, '"')
 	case time.Time:
-		b = append(b, '"')
-		b = v.UTC().AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"')
+		return appendTimestamp(b, v.Unix(), v.Nanosecond())
 	case JSON:
 		if v == "" {
 			return append(b, "null"...)
@@ -215,9 +213,7 @@ func appendEncodedJSON(b, enc []byte) ([]byte, []byte) {
 		sec, k := binary.Varint(enc)
 		enc = enc[k:]
 		ns, k := binary.Uvarint(enc)
-		b = append(b, '"')
-		b = time.Unix(sec, int64(ns)).UTC().AppendFormat(b, time.RFC3339Nano)
-		return append(b, '"'), enc[k:]
+		return appendTimestamp(b, sec, int(ns)), enc[k:]
 	case tagList:
 		n, k := binary.Uvarint(enc)
 		enc = enc[k:]
@@ -245,4 +241,37 @@ func appendEncodedJSON(b, enc []byte) ([]byte, []byte) {
 		return append(b, '}'), enc
 	}
 	return append(b, "null"...), nil
+}
+
+// appendTimestamp writes a quoted RFC 3339 UTC timestamp with the fraction trimmed,
+// exactly as time.RFC3339Nano does, without parsing a layout for every value.
+func appendTimestamp(b []byte, sec int64, nsec int) []byte {
+	t := time.Unix(sec, int64(nsec)).UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"')
+	}
+	h, mi, s := t.Clock()
+	b = append(b, '"',
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+mo/10), byte('0'+mo%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10))
+	if nsec != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		n := nsec
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + n%10)
+			n /= 10
+		}
+		end := 10
+		for frac[end-1] == '0' {
+			end--
+		}
+		b = append(b, frac[:end]...)
+	}
+	return append(b, 'Z', '"')
 }

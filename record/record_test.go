@@ -282,3 +282,28 @@ func TestNewDecimalInt64MatchesBig(t *testing.T) {
 		}
 	}
 }
+
+func TestTimestampJSONMatchesRFC3339Nano(t *testing.T) {
+	t.Parallel()
+	for _, ts := range []time.Time{
+		time.Unix(0, 0), time.Unix(-1, 5), time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC), time.Date(9999, 12, 31, 1, 2, 3, 120000000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		want := `"` + ts.UTC().Format(time.RFC3339Nano) + `"`
+		require.Equal(t, want, string(record.AppendJSON(nil, ts)))
+		enc := record.AppendValues(nil, []record.Value{ts})
+		require.Equal(t, `{"t":`+want+`}`, string(record.EncodedFields([]string{"t"}, enc).AppendJSON(nil)))
+	}
+}
+
+func TestAppendJSONWithReusesNames(t *testing.T) {
+	t.Parallel()
+	names := []string{"a\"b", "c"}
+	var keys record.JSONKeys
+	f := record.MakeFields(names, []record.Value{int64(1), "x"})
+	require.Equal(t, string(f.AppendJSON(nil)), string(f.AppendJSONWith(nil, &keys)))
+	other := record.MakeFields([]string{"z"}, []record.Value{true})
+	require.Equal(t, `{"z":true}`, string(other.AppendJSONWith(nil, &keys)), "a different names slice is quoted anew")
+	require.Equal(t, string(f.AppendJSON(nil)), string(f.AppendJSONWith(nil, &keys)))
+}

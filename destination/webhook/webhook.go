@@ -178,6 +178,7 @@ func AppendBody(b []byte, batch *connector.Batch) []byte {
 	b = append(b, `,"run_id":`...)
 	b = record.AppendJSONString(b, batch.RunID)
 	b = append(b, `,"events":[`...)
+	var keys record.JSONKeys
 	for i, c := range batch.Changes {
 		if i > 0 {
 			b = append(b, ',')
@@ -187,7 +188,7 @@ func AppendBody(b []byte, batch *connector.Batch) []byte {
 		b = append(b, `","key":`...)
 		b = record.AppendJSONString(b, c.Key)
 		b = append(b, `,"fields":`...)
-		b = c.Fields.AppendJSON(b)
+		b = c.Fields.AppendJSONWith(b, &keys)
 		if c.Op == record.OpChange {
 			b = append(b, `,"previous":`...)
 			b = c.Previous.AppendJSON(b)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
+	"github.com/sluicehq/sluice/internal/pgtest"
 )
 
 // The test binary doubles as the sluice command, for tests that need a separate
@@ -21,7 +22,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SLUICE_TEST_AS_CLI") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
 // project is a project directory with a DuckDB warehouse and a webhook receiver.

@@ -276,7 +276,7 @@ func BenchmarkPlan10MDuckDB(b *testing.B) {
 // every hundredth row's plan changes. It isolates the engine's own work from any
 // database's.
 type generated struct {
-	n     int
+	n     *int
 	round *int
 }
 
@@ -300,7 +300,7 @@ var plans = []string{"free", "starter", "team", "business"}
 func (r *generatedRows) Next(dst []record.Row) (int, error) {
 	n := 0
 	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	for n < len(dst) && r.next < r.g.n {
+	for n < len(dst) && r.next < *r.g.n {
 		i := int64(r.next + 1)
 		plan := plans[i%4]
 		if *r.g.round > 0 && i%100 == 0 {
@@ -344,7 +344,7 @@ func (c withGenerated) Source(typ string) (connector.SourceSpec, bool) {
 func BenchmarkDiff10M(b *testing.B) {
 	n := rowsFromEnv(10_000_000)
 	round := 0
-	cat := withGenerated{src: generated{n: n, round: &round}}
+	cat := withGenerated{src: generated{n: &n, round: &round}}
 	dir := b.TempDir()
 	recv, err := webhooktest.Start("127.0.0.1:0", webhooktest.Options{Discard: true})
 	if err != nil {

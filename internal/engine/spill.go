@@ -75,49 +75,94 @@ func (s *spillWriter) close() {
 	os.Remove(s.f.Name())
 }
 
-// spillReader reads back one spill file. Records it returns are valid until the next call.
+// spillReader reads back one spill file through a large window, parsing records
+// in place. Records it returns are valid until the next call.
 type spillReader struct {
-	r      *bufio.Reader
-	values []byte
-	text   []byte
+	f   io.Reader
+	buf []byte
+	pos int
+	eof bool
 }
 
 func newSpillReader(f *os.File) *spillReader {
-	return &spillReader{r: bufio.NewReaderSize(f, 1<<20)}
+	return &spillReader{f: f, buf: make([]byte, 0, 4<<20)}
 }
 
 var errSpillCorrupt = errors.New("spill file is corrupt")
 
-func (s *spillReader) next(rec *spillRecord) error {
-	flags, err := s.r.ReadByte()
-	if err != nil {
-		return err // io.EOF at the end
+// fill makes at least n bytes available at pos, unless the file ends first.
+func (s *spillReader) fill(n int) error {
+	if len(s.buf)-s.pos >= n || s.eof {
+		return nil
 	}
+	rest := copy(s.buf[:cap(s.buf)], s.buf[s.pos:])
+	s.buf, s.pos = s.buf[:rest], 0
+	if n > cap(s.buf) {
+		s.buf = append(make([]byte, 0, n+cap(s.buf)), s.buf...)
+	}
+	for len(s.buf) < n && !s.eof {
+		m, err := s.f.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+m]
+		if errors.Is(err, io.EOF) {
+			s.eof = true
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const spillHeader = 1 + 24 + binary.MaxVarintLen64
+
+func (s *spillReader) next(rec *spillRecord) error {
+	if err := s.fill(spillHeader); err != nil {
+		return err
+	}
+	if s.pos == len(s.buf) {
+		return io.EOF
+	}
+	b := s.buf[s.pos:]
+	if len(b) < 1+24+1 {
+		return fmt.Errorf("%w: truncated record", errSpillCorrupt)
+	}
+	flags := b[0]
 	rec.verdict = diff.Verdict(flags & 0x7f)
 	rec.send = flags&0x80 != 0
-	var fixed [24]byte
-	if _, err := io.ReadFull(s.r, fixed[:]); err != nil {
-		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
+	rec.key = diff.KeyHash{Hi: binary.LittleEndian.Uint64(b[1:]), Lo: binary.LittleEndian.Uint64(b[9:])}
+	rec.row = binary.LittleEndian.Uint64(b[17:])
+	textLen, k := binary.Uvarint(b[25:])
+	if k <= 0 {
+		return fmt.Errorf("%w: bad key length", errSpillCorrupt)
 	}
-	rec.key = diff.KeyHash{Hi: binary.LittleEndian.Uint64(fixed[:]), Lo: binary.LittleEndian.Uint64(fixed[8:])}
-	rec.row = binary.LittleEndian.Uint64(fixed[16:])
-	n, err := binary.ReadUvarint(s.r)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
+	textAt := 25 + k
+	// The key and the values' length prefix, then the values. Filling may move the
+	// window, so positions are kept relative to the record's start.
+	if err := s.fill(textAt + int(textLen) + binary.MaxVarintLen64); err != nil {
+		return err
 	}
-	s.text = grow(s.text, int(n))
-	if _, err := io.ReadFull(s.r, s.text); err != nil {
-		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
+	b = s.buf[s.pos:]
+	at := textAt + int(textLen)
+	if len(b) < at+1 {
+		return fmt.Errorf("%w: truncated key", errSpillCorrupt)
 	}
-	rec.text = unsafe.String(unsafe.SliceData(s.text), len(s.text))
-	if n, err = binary.ReadUvarint(s.r); err != nil {
-		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
+	valLen, k := binary.Uvarint(b[at:])
+	if k <= 0 {
+		return fmt.Errorf("%w: bad values length", errSpillCorrupt)
 	}
-	s.values = grow(s.values, int(n))
-	if _, err := io.ReadFull(s.r, s.values); err != nil {
-		return fmt.Errorf("%w: %v", errSpillCorrupt, err)
+	at += k
+	if err := s.fill(at + int(valLen)); err != nil {
+		return err
 	}
-	rec.values = s.values
+	b = s.buf[s.pos:]
+	if len(b) < at+int(valLen) {
+		return fmt.Errorf("%w: truncated values", errSpillCorrupt)
+	}
+	rec.text = ""
+	if textLen > 0 {
+		rec.text = unsafe.String(&b[textAt], int(textLen))
+	}
+	rec.values = b[at : at+int(valLen) : at+int(valLen)]
+	s.pos += at + int(valLen)
 	return nil
 }
 

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/sluicehq/sluice/internal/diff"
@@ -41,7 +40,6 @@ type baseline struct {
 
 	active     *os.File
 	activeSize int64
-	lastSync   time.Time
 	buf        []byte
 	schemaIDs  map[string]int
 	lastNames  []string
@@ -362,6 +360,12 @@ func (b *baseline) fold() error {
 }
 
 func (b *baseline) writeIndex(logs []logInfo, indexedLog int, indexedOffset int64) error {
+	// The index will point into the logs: they must be on disk before it is.
+	if b.active != nil {
+		if err := b.active.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", b.active.Name(), err)
+		}
+	}
 	num := b.m.NextFile
 	name := indexName(num)
 	if err := writeIndex(b.dir, name, b.index.Entries(), b.locs); err != nil {
@@ -542,19 +546,20 @@ func (b *baseline) Apply(ctx context.Context, muts []store.Mutation) error {
 		}
 	}
 	buf := b.buf[:0]
-	var payload []byte
 	for _, m := range muts {
-		payload = payload[:0]
+		// Each frame's payload is written in place after room for its header.
+		at := len(buf)
+		buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0) // frameHeader bytes
 		if m.Remove {
-			payload = appendRemovePayload(payload, m.Key)
+			buf = appendRemovePayload(buf, m.Key)
 		} else {
 			id, err := b.schemaID(m.Names)
 			if err != nil {
 				return err
 			}
-			payload = appendPutPayload(payload, m.Key, m.Row, id, m.KeyText, m.Values)
+			buf = appendPutPayload(buf, m.Key, m.Row, id, m.KeyText, m.Values)
 		}
-		buf = appendFrame(buf, payload)
+		putFrameHeader(buf[at:])
 	}
 	b.buf = buf
 	if _, err := b.active.Write(buf); err != nil {
@@ -562,13 +567,10 @@ func (b *baseline) Apply(ctx context.Context, muts []store.Mutation) error {
 		b.active.Truncate(b.activeSize)
 		return fmt.Errorf("baseline: append to %s: %w", b.active.Name(), err)
 	}
+	// No fsync here: a write survives the process being killed, and after a power
+	// failure a torn or lost tail only means its rows are sent again. The log is
+	// synced before an index is written over it (fold), when losing it would matter.
 	b.activeSize += int64(len(buf))
-	if time.Since(b.lastSync) > time.Second {
-		if err := b.active.Sync(); err != nil {
-			return fmt.Errorf("baseline: sync %s: %w", b.active.Name(), err)
-		}
-		b.lastSync = time.Now()
-	}
 	return nil
 }
 
@@ -577,10 +579,7 @@ func (b *baseline) Close() error {
 	defer b.mu.Unlock()
 	var err error
 	if b.active != nil {
-		err = b.active.Sync()
-		if cerr := b.active.Close(); err == nil {
-			err = cerr
-		}
+		err = b.active.Close()
 		b.active = nil
 	}
 	b.closeReaders()

@@ -259,10 +259,11 @@ func parseFrame(b []byte) (payload []byte, n int, ok bool) {
 	return payload, frameHeader + size, true
 }
 
-func appendFrame(b, payload []byte) []byte {
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(payload)))
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(payload, castagnoli))
-	return append(b, payload...)
+// putFrameHeader fills the header of a frame whose payload follows it in b.
+func putFrameHeader(b []byte) {
+	payload := b[frameHeader:]
+	binary.LittleEndian.PutUint32(b, uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(payload, castagnoli))
 }
 
 // putFrame is a decoded put payload.

@@ -1,0 +1,216 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/engine"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/store/localstore"
+	"github.com/sluicehq/sluice/record"
+)
+
+// capture is a destination that records what it is sent, within limits a test sets.
+type capture struct {
+	caps connector.Capabilities
+	// misbehave, when set, turns a batch's outcome into a contract violation.
+	misbehave func(b *connector.Batch) error
+	delay     time.Duration
+
+	mu                    sync.Mutex
+	batches               [][]record.Change
+	bytes                 []int
+	inFlight, maxInFlight int
+}
+
+type captureConfig struct{}
+
+func (c *capture) spec() connector.DestinationSpec {
+	return connector.DestinationSpec{
+		Type: "capture", Summary: "records batches", Modes: connector.Modes,
+		NewConfig: func() any { return new(captureConfig) },
+		Open:      func(context.Context, connector.DestinationParams) (connector.Destination, error) { return c, nil },
+	}
+}
+
+func (c *capture) Capabilities() connector.Capabilities { return c.caps }
+func (c *capture) Close() error                         { return nil }
+
+func (c *capture) Write(ctx context.Context, b *connector.Batch) error {
+	c.mu.Lock()
+	c.inFlight++
+	c.maxInFlight = max(c.maxInFlight, c.inFlight)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.mu.Unlock()
+	}()
+	time.Sleep(c.delay)
+	size := 0
+	copied := make([]record.Change, len(b.Changes))
+	for i, ch := range b.Changes {
+		// Batches are only valid during Write: keep copies.
+		copied[i] = record.Change{Op: ch.Op, Key: string([]byte(ch.Key)),
+			Fields:   record.MakeFields(ch.Fields.Names, append([]record.Value(nil), cloneValues(ch.Fields.Values())...)),
+			Previous: record.MakeFields(ch.Previous.Names, cloneValues(ch.Previous.Values()))}
+		size += len(ch.Fields.AppendJSON(nil))
+	}
+	b.Trace(connector.Exchange{Request: connector.Message{Line: "CAPTURE"}})
+	c.mu.Lock()
+	c.batches = append(c.batches, copied)
+	c.bytes = append(c.bytes, size)
+	c.mu.Unlock()
+	if c.misbehave != nil {
+		return c.misbehave(b)
+	}
+	return nil
+}
+
+func cloneValues(vs []record.Value) []record.Value {
+	out := make([]record.Value, len(vs))
+	for i, v := range vs {
+		if s, ok := v.(string); ok {
+			v = string([]byte(s))
+		}
+		out[i] = v
+	}
+	return out
+}
+
+type testCatalog struct {
+	withGenerated
+	dest *capture
+}
+
+func (c testCatalog) Destination(typ string) (connector.DestinationSpec, bool) {
+	if typ == "capture" {
+		return c.dest.spec(), true
+	}
+	return c.withGenerated.Destination(typ)
+}
+
+const captureProject = `
+sources:
+  gen: {type: generated}
+models:
+  users: {source: gen, table: users, primary_key: id}
+destinations:
+  dest: {type: capture}
+syncs:
+  s:
+    model: users
+    destination: dest
+    mode: mirror
+    mappings:
+      - {from: email, to: email}
+      - {from: plan, to: plan}
+`
+
+type harness struct {
+	engine *engine.Engine
+	dest   *capture
+	round  *int
+	n      *int
+}
+
+func newHarness(t *testing.T, n int, caps connector.Capabilities) *harness {
+	round := 0
+	rows := n
+	dest := &capture{caps: caps}
+	h := &harness{dest: dest, round: &round, n: &rows}
+	cat := testCatalog{withGenerated: withGenerated{src: generated{n: h.n, round: &round}}, dest: dest}
+	dir := t.TempDir()
+	p, err := config.Parse("sluice.yaml", dir, []byte(captureProject), cat, config.Options{})
+	require.NoError(t, err)
+	p.StateDir = filepath.Join(dir, ".sluice")
+	st, err := localstore.Open(context.Background(), p.StateDir)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	h.engine = engine.New(engine.Params{Project: p, Catalog: cat, Store: st})
+	return h
+}
+
+func (h *harness) run(t *testing.T) *store.Run {
+	t.Helper()
+	r, err := h.engine.Run(context.Background(), engine.RunParams{Sync: "s"})
+	require.NoError(t, err)
+	return r
+}
+
+func TestBatchesRespectCapabilities(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 5000, connector.Capabilities{MaxBatchRecords: 70, MaxBatchBytes: 3000, MaxInFlight: 3, MaxAttempts: 1})
+	h.dest.delay = 2 * time.Millisecond // long enough for requests to overlap
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	seen := map[string]int{}
+	for i, b := range h.dest.batches {
+		require.LessOrEqual(t, len(b), 70, "batch %d has too many records", i)
+		require.LessOrEqual(t, h.dest.bytes[i], 3000, "batch %d is too big", i)
+		for _, c := range b {
+			seen[c.Key]++
+		}
+	}
+	require.Len(t, seen, 5000)
+	for k, n := range seen {
+		require.Equal(t, 1, n, "key %s sent %d times", k, n)
+	}
+	require.LessOrEqual(t, h.dest.maxInFlight, 3)
+	require.Greater(t, h.dest.maxInFlight, 1, "batches go out concurrently")
+}
+
+func TestChangedRowsCarryTheirPreviousFields(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1000, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 2, MaxAttempts: 1})
+	h.run(t)
+	h.dest.batches = nil
+	*h.round = 1 // every hundredth plan changes
+	*h.n = 990   // and the last ten rows leave the model
+	r := h.run(t)
+	require.Equal(t, store.Counts{Changed: 9, Removed: 10}, r.Stats.Planned) // row 1000 changed, but it left
+	ops := map[record.Op]int{}
+	for _, b := range h.dest.batches {
+		for _, c := range b {
+			ops[c.Op]++
+			switch c.Op {
+			case record.OpChange:
+				now, _ := c.Fields.Get("plan")
+				was, _ := c.Previous.Get("plan")
+				require.Equal(t, "changed1", now)
+				require.NotEqual(t, "changed1", was)
+				require.NotEmpty(t, was)
+			case record.OpRemove:
+				email, _ := c.Fields.Get("email")
+				require.Equal(t, fmt.Sprintf("user%s@example.com", c.Key), email, "removals carry the last synced fields")
+			}
+		}
+	}
+	require.Equal(t, map[record.Op]int{record.OpChange: 9, record.OpRemove: 10}, ops)
+}
+
+func TestBatchErrorContractIsChecked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 50, connector.Capabilities{MaxBatchRecords: 50, MaxInFlight: 1, MaxAttempts: 1})
+	h.dest.misbehave = func(b *connector.Batch) error {
+		be := &connector.BatchError{}
+		be.Fail(len(b.Changes)+5, errors.New("index out of range"))
+		return be
+	}
+	r := h.run(t)
+	require.Equal(t, store.StatusFailed, r.Status)
+	require.Equal(t, int64(50), r.Stats.Failed, "a broken BatchError fails the whole batch, not a random row")
+	// Nothing was acknowledged: the next run sends every row again.
+	h.dest.misbehave = nil
+	r = h.run(t)
+	require.Equal(t, int64(50), r.Stats.Planned.Added)
+}
