@@ -212,7 +212,7 @@ func Sign(key []byte, id string, ts int64, body []byte) string {
 func (d *Destination) Write(ctx context.Context, batch *connector.Batch) error {
 	// The body is kept by the trace for the run log, so it is not pooled; the last
 	// body's size is a good guess for this one's.
-	body := AppendBody(make([]byte, 0, d.sizeHint.Load()+1024), batch)
+	body := AppendBody(make([]byte, 0, d.sizeHint.Load()*5/4+1024), batch)
 	d.sizeHint.Store(int64(len(body)))
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.cfg.URL, bytes.NewReader(body))

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type committer struct {
 
 	log chan logged
 	wg  sync.WaitGroup
+	// rowBufs recycles the row lists of batches the run log has written.
+	rowBufs chan []store.BatchRow
 }
 
 // logged is a batch for the run log, and how to give back its memory once written.
@@ -38,7 +41,8 @@ type logged struct {
 func newCommitter(b store.Baseline, st store.Store, runID string, stats *liveStats, onFatal func(string)) *committer {
 	c := &committer{
 		baseline: b, store: st, runID: runID, stats: stats, onFatal: onFatal,
-		log: make(chan logged, 256),
+		log:     make(chan logged, 256),
+		rowBufs: make(chan []store.BatchRow, 64),
 	}
 	c.wg.Add(1)
 	go c.logLoop()
@@ -47,7 +51,12 @@ func newCommitter(b store.Baseline, st store.Store, runID string, stats *liveSta
 
 // add records a batch's outcome; it returns once the baseline holds its acknowledged rows.
 func (c *committer) add(o *outcome) error {
-	rows := make([]store.BatchRow, o.rows.len())
+	var rows []store.BatchRow
+	select {
+	case rows = <-c.rowBufs:
+	default:
+	}
+	rows = slices.Grow(rows[:0], o.rows.len())[:o.rows.len()]
 	var ok, failed int64
 	c.mu.Lock()
 	muts := c.muts[:0]
@@ -117,6 +126,13 @@ func (c *committer) logLoop() {
 		}
 		for _, r := range releases {
 			r()
+		}
+		for _, b := range pending {
+			clear(b.Rows) // the keys point into released batch memory
+			select {
+			case c.rowBufs <- b.Rows[:0]:
+			default:
+			}
 		}
 		clear(pending)
 		pending, releases, rows = pending[:0], releases[:0], 0

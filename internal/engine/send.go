@@ -386,13 +386,27 @@ type batchMemory struct {
 	rows  batchRows
 }
 
-var batchMemories = sync.Pool{New: func() any { return new(batchMemory) }}
+// batchMemories keeps released batch memory for reuse. A sync.Pool would be emptied
+// by every garbage collection, and a busy run collects often.
+var batchMemories = make(chan *batchMemory, 64)
+
+func getBatchMemory() *batchMemory {
+	select {
+	case m := <-batchMemories:
+		return m
+	default:
+		return new(batchMemory)
+	}
+}
 
 func (m *batchMemory) release() {
 	clear(m.rows.changes) // drop references into the arena before reuse
 	m.arena = m.arena[:0]
 	m.rows = batchRows{changes: m.rows.changes[:0], keys: m.rows.keys[:0], hashes: m.rows.hashes[:0]}
-	batchMemories.Put(m)
+	select {
+	case batchMemories <- m:
+	default:
+	}
 }
 
 // cutSpill reads one spill file. Each batch's keys and values are copied into one
@@ -401,7 +415,7 @@ func (m *batchMemory) release() {
 func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
 	caps := p.sender.caps
 	names := p.fields.names
-	mem := batchMemories.Get().(*batchMemory)
+	mem := getBatchMemory()
 	var rows []spilledRow
 	size := 0
 	flush := func() error {
@@ -421,7 +435,7 @@ func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
 		if err := p.emit(ctx, *out, mem.release); err != nil {
 			return err
 		}
-		mem = batchMemories.Get().(*batchMemory)
+		mem = getBatchMemory()
 		rows, size = rows[:0], 0
 		return nil
 	}

@@ -337,9 +337,8 @@ func (s *Store) ListRuns(ctx context.Context, sync string, limit int) ([]*store.
 	return out, rows.Err()
 }
 
-// encodeBatchRows packs a batch's rows: op, key, error for each.
-func encodeBatchRows(rows []store.BatchRow) []byte {
-	var b []byte
+// encodeBatchRows appends a batch's rows to b: op, key, error for each.
+func encodeBatchRows(b []byte, rows []store.BatchRow) []byte {
 	b = binary.AppendUvarint(b, uint64(len(rows)))
 	for _, r := range rows {
 		b = append(b, byte(r.Op))
@@ -421,8 +420,10 @@ func (s *Store) AppendBatches(ctx context.Context, batches []*store.Batch) error
 	if err != nil {
 		return err
 	}
+	var blob []byte // reused: the driver copies what it binds
 	for _, bt := range batches {
-		if _, err := insBatch.ExecContext(ctx, bt.RunID, bt.Seq, bt.ID, bt.Attempts, bt.Error, encodeBatchRows(bt.Rows)); err != nil {
+		blob = encodeBatchRows(blob[:0], bt.Rows)
+		if _, err := insBatch.ExecContext(ctx, bt.RunID, bt.Seq, bt.ID, bt.Attempts, bt.Error, blob); err != nil {
 			return fmt.Errorf("run log: record batch %d of run %s: %w", bt.Seq, bt.RunID, err)
 		}
 		for _, r := range bt.Rows {
