@@ -71,7 +71,7 @@ from range(1, 301) t(i);
 update users set email = replace(email, '@example.invalid', '@example.com') where user_id = FIXED_USER;
 `
 
-// projectYAML is the demo's project file; %s are the receiver's URL and the secret's variable.
+// projectYAML is the demo's project file; %s are the receiver's URL and the secret's file.
 const projectYAML = `# The Sluice demo project: a warehouse of users, synced to a CRM's webhook.
 sources:
   warehouse:
@@ -90,7 +90,7 @@ destinations:
     url: %s
     batch_size: 500
     max_in_flight: 4
-    signing_secret: ${env:%s}
+    signing_secret: ${file:%s}
 
 syncs:
   profiles_to_crm:

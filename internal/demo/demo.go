@@ -17,8 +17,9 @@ import (
 	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
 )
 
-// SecretEnv is the environment variable the demo's project file reads its signing secret from.
-const SecretEnv = "SLUICE_DEMO_WEBHOOK_SECRET"
+// SecretFile is the file beside the project file that holds the webhook signing
+// secret; the project file reads it with ${file:…}, so that no secret is in it.
+const SecretFile = "webhook-secret"
 
 // Env is a prepared demo.
 type Env struct {
@@ -42,7 +43,9 @@ func Setup(ctx context.Context, dir string) (*Env, error) {
 		return nil, fmt.Errorf("demo: build the warehouse: %w", err)
 	}
 	secret := "whsec_c2x1aWNlLWRlbW8tc2lnbmluZy1zZWNyZXQ="
-	os.Setenv(SecretEnv, secret)
+	if err := os.WriteFile(filepath.Join(dir, SecretFile), []byte(secret+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	key, _ := signingKey(secret)
 	r, err := webhooktest.Start("127.0.0.1:0", webhooktest.Options{Secret: key})
 	if err != nil {
@@ -59,7 +62,7 @@ func Setup(ctx context.Context, dir string) (*Env, error) {
 		env.Rejected[k] = msg
 		r.Reject(k, msg)
 	}
-	if err := os.WriteFile(env.Config, []byte(fmt.Sprintf(projectYAML, r.URL, SecretEnv)), 0o644); err != nil {
+	if err := os.WriteFile(env.Config, []byte(fmt.Sprintf(projectYAML, r.URL, SecretFile)), 0o644); err != nil {
 		r.Close()
 		return nil, err
 	}

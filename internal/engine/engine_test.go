@@ -196,6 +196,7 @@ func TestChangedRowsCarryTheirPreviousFields(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[record.Op]int{record.OpChange: 9, record.OpRemove: 10}, ops)
+	require.Len(t, h.dest.batches, 2, "a small change set is one batch of changes and one of removals, however many spill files held it")
 }
 
 func TestBatchErrorContractIsChecked(t *testing.T) {

@@ -334,11 +334,17 @@ type batcherParams struct {
 	// remaining batch, marked not sent, so that every row gets an outcome.
 	runCtx context.Context
 	seq    atomic.Int64
+
+	// The spill cutters' last, short batches meet here (see cutSpill).
+	tailMu      sync.Mutex
+	cuttersLeft int
+	leftover    *cutter
 }
 
 // batch cuts the spilled changes and the removed keys into batches within the
 // destination's limits, one goroutine per spill file and one for the removed keys.
 func batch(ctx context.Context, p *batcherParams) error {
+	p.cuttersLeft = len(p.scan.spills)
 	g, ctx := errgroup.WithContext(ctx)
 	for _, sp := range p.scan.spills {
 		g.Go(func() error { return cutSpill(ctx, p, sp) })
@@ -409,36 +415,77 @@ func (m *batchMemory) release() {
 	}
 }
 
-// cutSpill reads one spill file. Each batch's keys and values are copied into one
-// arena and used in place, so that a row costs no allocation of its own on the way
-// to the destination.
-func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
-	caps := p.sender.caps
-	names := p.fields.names
-	mem := getBatchMemory()
-	var rows []spilledRow
-	size := 0
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
-		}
-		arena := mem.arena
-		out := &mem.rows
-		for _, r := range rows {
-			enc := arena[r.valAt : r.valAt+r.valLen : r.valAt+r.valLen]
-			if !record.ValidEncoding(enc, len(names)) {
-				return fmt.Errorf("read back spilled row %q: the spill file is damaged", arena[r.textAt:r.textAt+r.textLen])
-			}
-			key := unsafe.String(&arena[r.textAt], r.textLen)
-			out.add(record.Change{Op: r.op, Key: key, Fields: record.EncodedFields(names, enc)}, r.key, r.row)
-		}
-		if err := p.emit(ctx, *out, mem.release); err != nil {
+// cutter cuts one spill file's rows into batches. A batch's keys and values are
+// copied into one arena and used in place, so that a row costs no allocation of its
+// own on the way to the destination.
+type cutter struct {
+	p    *batcherParams
+	mem  *batchMemory
+	rows []spilledRow
+	size int
+}
+
+// add appends a row to the batch being cut, cutting it first when the row would not fit.
+func (c *cutter) add(ctx context.Context, op record.Op, key diff.KeyHash, row uint64, text, values []byte) error {
+	caps := c.p.sender.caps
+	n := estimateSize(op, len(text), len(values), c.p.fields.names)
+	if len(c.rows) > 0 && (len(c.rows) >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && c.size+n > caps.MaxBatchBytes)) {
+		if err := c.flush(ctx); err != nil {
 			return err
 		}
-		mem = getBatchMemory()
-		rows, size = rows[:0], 0
+	}
+	// The arena may move while it grows; rows record offsets until the batch is cut.
+	r := spilledRow{op: op, key: key, row: row, textAt: len(c.mem.arena), textLen: len(text)}
+	c.mem.arena = append(c.mem.arena, text...)
+	r.valAt, r.valLen = len(c.mem.arena), len(values)
+	c.mem.arena = append(c.mem.arena, values...)
+	c.rows = append(c.rows, r)
+	c.size += n
+	return nil
+}
+
+// flush cuts the batch and hands it to the senders.
+func (c *cutter) flush(ctx context.Context) error {
+	if len(c.rows) == 0 {
 		return nil
 	}
+	names := c.p.fields.names
+	arena := c.mem.arena
+	out := &c.mem.rows
+	for _, r := range c.rows {
+		enc := arena[r.valAt : r.valAt+r.valLen : r.valAt+r.valLen]
+		if !record.ValidEncoding(enc, len(names)) {
+			return fmt.Errorf("read back spilled row %q: the spill file is damaged", arena[r.textAt:r.textAt+r.textLen])
+		}
+		key := unsafe.String(&arena[r.textAt], r.textLen)
+		out.add(record.Change{Op: r.op, Key: key, Fields: record.EncodedFields(names, enc)}, r.key, r.row)
+	}
+	if err := c.p.emit(ctx, *out, c.mem.release); err != nil {
+		return err
+	}
+	c.mem = getBatchMemory()
+	c.rows, c.size = c.rows[:0], 0
+	return nil
+}
+
+// absorb re-adds another cutter's uncut rows to this one's batches.
+func (c *cutter) absorb(ctx context.Context, o *cutter) error {
+	for _, r := range o.rows {
+		text := o.mem.arena[r.textAt : r.textAt+r.textLen]
+		values := o.mem.arena[r.valAt : r.valAt+r.valLen]
+		if err := c.add(ctx, r.op, r.key, r.row, text, values); err != nil {
+			return err
+		}
+	}
+	o.rows = nil
+	o.mem.release()
+	return nil
+}
+
+// cutSpill reads one spill file. The last rows of each file make a short batch; the
+// cutters pass theirs along so that only the last one to finish cuts one.
+func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
+	c := &cutter{p: p, mem: getBatchMemory()}
 	rd := newSpillReader(sp.f)
 	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
 		return err
@@ -459,21 +506,25 @@ func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
 		if rec.verdict == diff.Added {
 			op = record.OpAdd
 		}
-		n := estimateSize(op, len(rec.text), len(rec.values), names)
-		if len(rows) > 0 && (len(rows) >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && size+n > caps.MaxBatchBytes)) {
-			if err := flush(); err != nil {
-				return err
-			}
+		text := unsafe.Slice(unsafe.StringData(rec.text), len(rec.text))
+		if err := c.add(ctx, op, rec.key, rec.row, text, rec.values); err != nil {
+			return err
 		}
-		// The arena may move while it grows; rows record offsets until the batch is cut.
-		r := spilledRow{op: op, key: rec.key, row: rec.row, textAt: len(mem.arena), textLen: len(rec.text)}
-		mem.arena = append(mem.arena, rec.text...)
-		r.valAt, r.valLen = len(mem.arena), len(rec.values)
-		mem.arena = append(mem.arena, rec.values...)
-		rows = append(rows, r)
-		size += n
 	}
-	return flush()
+	p.tailMu.Lock()
+	defer p.tailMu.Unlock()
+	p.cuttersLeft--
+	if p.leftover != nil {
+		if err := c.absorb(ctx, p.leftover); err != nil {
+			return err
+		}
+		p.leftover = nil
+	}
+	if p.cuttersLeft > 0 {
+		p.leftover = c
+		return nil
+	}
+	return c.flush(ctx)
 }
 
 // cutRemoved turns the keys the model no longer has into removals, with the fields
