@@ -72,6 +72,12 @@ type Source interface {
 	Close() error
 }
 
+// Describer is implemented by sources that can report a model's columns without
+// running it (DuckDB's DESCRIBE); `sluice validate` checks keys and mappings with it.
+type Describer interface {
+	Describe(ctx context.Context, m Model) ([]Column, error)
+}
+
 // Model is what to read: exactly one of SQL and Table is set.
 type Model struct {
 	Name  string

@@ -197,3 +197,17 @@ syncs:
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "is valid")
 }
+
+func TestValidateChecksModelColumns(t *testing.T) {
+	bad := strings.Replace(strings.Replace(usersProject, "{from: plan, to: plan_tier}", "{from: plna, to: plan_tier}", 1), "primary_key: id", "primary_key: user_id", 1)
+	p := newProject(t, bad, usersSetup)
+	_, errOut, code := p.sluice("validate")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `sluice.yaml:10:18: models.users.primary_key: model users has no column "user_id"`)
+	require.Contains(t, errOut, `sluice.yaml:27:9: syncs.users_to_hook.mappings[1].from: syncs.users_to_hook maps column "plna"`)
+	require.Contains(t, errOut, "the columns are id, email, plan, unmapped_score")
+	out, _, code := p.sluice("validate", "--offline")
+	require.Equal(t, 0, code, "the file itself is fine")
+	require.Contains(t, out, "is valid")
+	require.Equal(t, int64(0), p.recv.Requests())
+}

@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -93,38 +94,41 @@ type fieldMap struct {
 	keyField string   // the destination field the key maps to
 }
 
-// mapFields checks the model's columns against the sync's mappings.
+// mapFields checks the model's columns against the sync's mappings, reporting every
+// problem with the position of the key that causes it.
 func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 	index := make(map[string]int, len(cols))
 	var names []string
+	var problems []string
 	for i, c := range cols {
 		if _, dup := index[c.Name]; dup {
-			return nil, fmt.Errorf("model %s returns two columns named %q: alias one of them in the query (%s)", p.model.Name, c.Name, p.model.Pos)
+			problems = append(problems, fmt.Sprintf("%s: models.%s: the query returns two columns named %q: alias one of them",
+				p.model.Pos, p.model.Name, c.Name))
+			continue
 		}
 		index[c.Name] = i
 		names = append(names, c.Name)
 	}
+	columns := strings.Join(names, ", ")
 	fm := &fieldMap{keyField: p.model.PrimaryKey}
 	ki, ok := index[p.model.PrimaryKey]
 	if !ok {
-		return nil, fmt.Errorf("model %s has no column %q, its primary_key (%s): the columns are %s",
-			p.model.Name, p.model.PrimaryKey, p.model.PrimaryKeyPos, strings.Join(names, ", "))
+		problems = append(problems, fmt.Sprintf("%s: models.%s.primary_key: model %s has no column %q, its primary_key: the columns are %s",
+			p.model.PrimaryKeyPos, p.model.Name, p.model.Name, p.model.PrimaryKey, columns))
 	}
 	fm.keyIndex = ki
 	if p.sync.Mappings == nil {
-		fm.columns = make([]int, len(cols))
-		for i := range cols {
-			fm.columns[i] = i
+		fm.columns = make([]int, len(names))
+		for i := range names {
+			fm.columns[i] = index[names[i]]
 		}
 		fm.names = names
-		return fm, nil
 	}
-	var problems []string
-	for _, m := range p.sync.Mappings {
+	for i, m := range p.sync.Mappings {
 		ci, ok := index[m.From]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: syncs.%s maps column %q, which model %s does not return (its columns are %s)",
-				m.Pos, p.sync.Name, m.From, p.model.Name, strings.Join(names, ", ")))
+			problems = append(problems, fmt.Sprintf("%s: syncs.%s.mappings[%d].from: syncs.%s maps column %q, which model %s does not return: the columns are %s",
+				m.Pos, p.sync.Name, i, p.sync.Name, m.From, p.model.Name, columns))
 			continue
 		}
 		fm.columns = append(fm.columns, ci)
@@ -134,7 +138,7 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
+		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	return fm, nil
 }

@@ -159,6 +159,38 @@ func (s *source) Query(ctx context.Context, m connector.Model) (connector.Rows, 
 	return r, nil
 }
 
+// Describe reports the model's columns from DuckDB's DESCRIBE, without running it.
+func (s *source) Describe(ctx context.Context, m connector.Model) ([]connector.Column, error) {
+	setup, base, err := modelQuery(m)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.Name, err)
+	}
+	dc, err := s.db.Connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: connect: %w", m.Name, err)
+	}
+	defer dc.Close()
+	conn, ok := dc.(interface {
+		describer
+		driver.ExecerContext
+	})
+	if !ok {
+		return nil, fmt.Errorf("model %s: the DuckDB driver's connection cannot query", m.Name)
+	}
+	for _, stmt := range setup {
+		if _, err := conn.ExecContext(ctx, stmt, nil); err != nil {
+			return nil, fmt.Errorf("model %s: query failed: %w", m.Name, err)
+		}
+	}
+	cols, _, err := describeModel(ctx, conn, base)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: query failed: %w", m.Name, err)
+	}
+	return cols, nil
+}
+
+var _ connector.Describer = (*source)(nil)
+
 func (s *source) query(ctx context.Context, dc driver.Conn, model string, setup []string, base string) (*rows, error) {
 	conn, ok := dc.(interface {
 		describer

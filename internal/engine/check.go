@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sluicehq/sluice/connector"
+)
+
+// CheckSync checks a sync against its model's live columns: the primary key and every
+// mapped column must exist. It reads no rows where the source can describe a model
+// without running it, and contacts no destination.
+func (e *Engine) CheckSync(ctx context.Context, name string) error {
+	plan, err := e.resolve(name)
+	if err != nil {
+		return err
+	}
+	src, err := e.openSource(ctx, plan)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	m := connector.Model{Name: plan.model.Name, SQL: plan.model.Query, Table: plan.model.Table}
+	var cols []connector.Column
+	if d, ok := src.(connector.Describer); ok {
+		cols, err = d.Describe(ctx, m)
+	} else {
+		var rows connector.Rows
+		if rows, err = src.Query(ctx, m); err == nil {
+			cols = rows.Columns()
+			rows.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", plan.model.Pos, err)
+	}
+	if _, err := plan.mapFields(cols); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CheckAll runs CheckSync on every sync and returns one line per problem, each once
+// (a model shared by several syncs is reported once).
+func (e *Engine) CheckAll(ctx context.Context) []string {
+	var problems []string
+	seen := map[string]bool{}
+	for _, name := range e.project.SyncNames() {
+		if err := e.CheckSync(ctx, name); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !seen[line] {
+					seen[line] = true
+					problems = append(problems, line)
+				}
+			}
+		}
+	}
+	return problems
+}
