@@ -161,7 +161,8 @@ type Destination interface {
 
 // Checker is implemented by destinations that can verify, before anything is sent,
 // that the live destination fits the sync (a table and its columns exist, a
-// credential works). The engine calls it before a run and in validate/plan.
+// credential works). The engine calls it when it opens the destination for a run or
+// a test row; plan and validate do not contact destinations.
 type Checker interface {
 	Check(ctx context.Context) error
 }

@@ -106,7 +106,7 @@ func nativeType(oid uint32, typmod int32) (convertFunc, string, bool) {
 	case pgtype.DateOID:
 		return toDate, "date", true
 	case pgtype.TimestampOID:
-		return toTimestamp, "timestamp without time zone", true
+		return toTimestampWithout, "timestamp without time zone", true
 	case pgtype.TimestamptzOID:
 		return toTimestamp, "timestamp with time zone", true
 	case pgtype.TimeOID:
@@ -373,6 +373,9 @@ func toDate(v record.Value) (any, error) {
 			return nil, errors.New("has a time of day; a date column takes timestamps at midnight UTC only")
 		}
 	case string:
+		if inf, ok := infinity(v); ok {
+			return pgtype.Date{InfinityModifier: inf, Valid: true}, nil
+		}
 		var err error
 		if t, err = time.Parse(time.DateOnly, strings.TrimSpace(v)); err != nil {
 			return nil, errors.New("not a date (want YYYY-MM-DD)")
@@ -381,6 +384,18 @@ func toDate(v record.Value) (any, error) {
 		return nil, errMismatch
 	}
 	return pgtype.Date{Time: t, Valid: true}, nil
+}
+
+// infinity recognises the "infinity" and "-infinity" that sources (DuckDB) give for
+// infinite dates and timestamps, which PostgreSQL's date and timestamp types hold too.
+func infinity(s string) (pgtype.InfinityModifier, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "infinity", "+infinity":
+		return pgtype.Infinity, true
+	case "-infinity":
+		return pgtype.NegativeInfinity, true
+	}
+	return 0, false
 }
 
 // timestampLayouts are the timestamp strings accepted; those without an offset are UTC.
@@ -394,6 +409,28 @@ var timestampLayouts = []string{
 }
 
 func toTimestamp(v record.Value) (any, error) {
+	if s, ok := v.(string); ok {
+		if inf, ok := infinity(s); ok {
+			return pgtype.Timestamptz{InfinityModifier: inf, Valid: true}, nil
+		}
+	}
+	return toInstant(v)
+}
+
+func toTimestampWithout(v record.Value) (any, error) {
+	if s, ok := v.(string); ok {
+		if inf, ok := infinity(s); ok {
+			return pgtype.Timestamp{InfinityModifier: inf, Valid: true}, nil
+		}
+	}
+	t, err := toInstant(v)
+	if err != nil {
+		return nil, err
+	}
+	return pgtype.Timestamp{Time: t.(time.Time), Valid: true}, nil
+}
+
+func toInstant(v record.Value) (any, error) {
 	switch v := v.(type) {
 	case time.Time:
 		return v.UTC(), nil
@@ -416,8 +453,12 @@ func toTime(v record.Value) (any, error) {
 	if !ok {
 		return nil, errMismatch
 	}
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "24:00"); ok && strings.Trim(rest, ":.0") == "" {
+		return pgtype.Time{Microseconds: 24 * 3600e6, Valid: true}, nil // PostgreSQL's time allows 24:00:00
+	}
 	for _, layout := range []string{"15:04:05.999999999", "15:04"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+		if t, err := time.Parse(layout, s); err == nil {
 			us := int64(t.Hour())*3600e6 + int64(t.Minute())*60e6 + int64(t.Second())*1e6 + int64(t.Nanosecond())/1e3
 			return pgtype.Time{Microseconds: us, Valid: true}, nil
 		}

@@ -25,12 +25,12 @@ func TestParseTableName(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for _, tc := range []struct{ url, text, want string }{
-		{"postgres://u:s3cr%40t@h/db", "parse \"postgres://u:s3cr%40t@h/db\": bad", "parse \"xxxxx\": bad"},
-		{"postgres://u:s3cr%40t@h/db", "password was s3cr@t", "password was xxxxx"},
-		{"postgres://u:s3cr%40t@h/db", "other postgresql://v:other@h2/db", "other postgresql://v:xxxxx@h2/db"},
-		{"postgres://u:pw@h/db", "postgres://u:pw@h:1/db and pw elsewhere", "postgres://u:xxxxx@h:1/db and pw elsewhere"},
-		{"host=h password='a b c d'", "host=h password='a b c d' x", "xxxxx x"},
-		{"host=h password=hunter2 port=x", "cannot parse host=h password=hunter2 port=x", "cannot parse xxxxx"},
+		{"postgres://u:s3cr%40t@h/db", "parse \"postgres://u:s3cr%40t@h/db\": bad", "parse \"[REDACTED]\": bad"},
+		{"postgres://u:s3cr%40t@h/db", "password was s3cr@t", "password was [REDACTED]"},
+		{"postgres://u:s3cr%40t@h/db", "other postgresql://v:other@h2/db", "other postgresql://v:[REDACTED]@h2/db"},
+		{"postgres://u:pw@h/db", "postgres://u:pw@h:1/db and pw elsewhere", "postgres://u:[REDACTED]@h:1/db and pw elsewhere"},
+		{"host=h password='a b c d'", "host=h password='a b c d' x", "[REDACTED] x"},
+		{"host=h password=hunter2 port=x", "cannot parse host=h password=hunter2 port=x", "cannot parse [REDACTED]"},
 	} {
 		require.Equal(t, tc.want, newRedactor(tc.url).redact(tc.text), tc.text)
 	}

@@ -23,7 +23,7 @@ var (
 	dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
 )
 
-const redacted = "xxxxx"
+const redacted = "[REDACTED]"
 
 func newRedactor(rawURL string) redactor {
 	var r redactor

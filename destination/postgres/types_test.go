@@ -223,3 +223,23 @@ func TestTypeConversions(t *testing.T) {
 	}
 	require.Equal(t, []string{"true"}, db.queryStrings(t, "SELECT "+strings.Join(allNull, " AND ")+" FROM typed WHERE id = 'nulls'"))
 }
+
+// Infinite dates and timestamps (DuckDB gives them as the strings "infinity" and
+// "-infinity") and a time of 24:00:00 are values PostgreSQL holds: they are stored.
+func TestInfinityAndEndOfDay(t *testing.T) {
+	db := setup(t)
+	db.exec(t, `CREATE TABLE inf (id text PRIMARY KEY, d date, ts timestamp, tstz timestamptz, tm time)`)
+	info := connector.SyncInfo{Name: "inf", Mode: connector.ModeUpsert, KeyColumn: "id", KeyField: "id", Fields: []string{"id", "d", "ts", "tstz", "tm"}}
+	d := db.open(t, postgres.Config{Table: "inf"}, info)
+	rows := []record.Change{
+		add("a", record.MakeFields(info.Fields, []record.Value{"a", "infinity", "infinity", "infinity", "24:00:00"})),
+		add("b", record.MakeFields(info.Fields, []record.Value{"b", "-infinity", "-infinity", "-infinity", "00:00:00"})),
+	}
+	var r recorder
+	require.NoError(t, d.Write(context.Background(), r.batch(rows)))
+	var dd, ts, tstz, tm string
+	require.NoError(t, db.conn.QueryRow(context.Background(), `SELECT d::text, ts::text, tstz::text, tm::text FROM inf WHERE id = 'a'`).Scan(&dd, &ts, &tstz, &tm))
+	require.Equal(t, []string{"infinity", "infinity", "infinity", "24:00:00"}, []string{dd, ts, tstz, tm})
+	require.NoError(t, db.conn.QueryRow(context.Background(), `SELECT d::text, ts::text, tstz::text FROM inf WHERE id = 'b'`).Scan(&dd, &ts, &tstz))
+	require.Equal(t, []string{"-infinity", "-infinity", "-infinity"}, []string{dd, ts, tstz})
+}

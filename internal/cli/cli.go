@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,11 @@ type app struct {
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
+	// Commands run from the project file's directory (see loadProject); put the
+	// caller's back afterwards, for tests that call Main in-process.
+	if wd, err := os.Getwd(); err == nil {
+		defer os.Chdir(wd)
+	}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -74,12 +80,33 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "error:", ee.err)
+			fmt.Fprintln(a.stderr, "error:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(a.stderr, "error:", err)
 	return exitUsage
+}
+
+// redactingWriter removes the project's secrets from everything the command prints.
+type redactingWriter struct {
+	w       io.Writer
+	project *config.Project
+}
+
+func (r redactingWriter) Write(p []byte) (int, error) {
+	if _, err := r.w.Write(r.project.RedactBytes(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Fd lets the progress bar see whether the real writer is a terminal.
+func (r redactingWriter) Fd() uintptr {
+	if f, ok := r.w.(*os.File); ok {
+		return f.Fd()
+	}
+	return ^uintptr(0)
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -105,15 +132,19 @@ func (a *app) rootCommand() *cobra.Command {
 }
 
 // loadProject reads and validates the project file; problems exit with code 2.
+// loadProject reads and validates the project file. From then on everything the
+// command prints has the project's secrets removed, and the command runs from the
+// project file's directory, so that relative paths in models (read_csv('users.csv'))
+// mean the same wherever sluice is started.
 func (a *app) loadProject() (*config.Project, error) {
+	if _, err := os.Stat(a.configPath); errors.Is(err, os.ErrNotExist) {
+		return nil, usageError(fmt.Errorf("no project file at %s: create one (see docs/configuration.md), pass --config, or try `sluice demo`", a.configPath))
+	}
 	p, err := config.Load(a.configPath, registry.Catalog{}, config.Options{})
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
 			return nil, usageError(fmt.Errorf("%s has %d problem(s):\n%s", a.configPath, len(errs), err))
-		}
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, usageError(fmt.Errorf("no project file at %s: create one (see docs/configuration.md) or pass --config", a.configPath))
 		}
 		return nil, usageError(err)
 	}
@@ -124,7 +155,24 @@ func (a *app) loadProject() (*config.Project, error) {
 		}
 		p.StateDir = abs
 	}
+	if err := os.Chdir(p.Dir); err != nil {
+		return nil, usageError(fmt.Errorf("project directory %s: %w", p.Dir, err))
+	}
+	a.stdout = redactingWriter{w: a.stdout, project: p}
+	a.stderr = redactingWriter{w: a.stderr, project: p}
 	return p, nil
+}
+
+// requireSync ends the command with a usage error when the project has no such sync.
+func (a *app) requireSync(p *config.Project, name string) error {
+	if _, ok := p.Syncs[name]; ok {
+		return nil
+	}
+	names := p.SyncNames()
+	if len(names) == 0 {
+		return usageError(fmt.Errorf("no sync named %q: %s declares no syncs", name, a.configPath))
+	}
+	return usageError(fmt.Errorf("no sync named %q in %s: the syncs are %s", name, a.configPath, strings.Join(names, ", ")))
 }
 
 // session is a loaded project with its store and engine.

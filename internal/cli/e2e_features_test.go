@@ -173,6 +173,7 @@ destinations:
     type: webhook
     url: http://127.0.0.1:1/x
     batch_sise: 10
+    max_in_flight: 500
     headers: {Authorization: "Bearer ${env:SURELY_UNSET_VAR}"}
 syncs:
   s:
@@ -187,7 +188,8 @@ syncs:
 		"sluice.yaml:8:13", "warehose",
 		"sluice.yaml:15:5", "batch_sise", `did you mean "batch_size"`,
 		"SURELY_UNSET_VAR",
-		"sluice.yaml:21:11", `unknown mode "mirorr"`,
+		"sluice.yaml:16:5: destinations.hook.max_in_flight: must be between 1 and 64",
+		"sluice.yaml:22:11", `unknown mode "mirorr"`,
 	} {
 		require.Contains(t, errOut, want)
 	}
@@ -210,4 +212,49 @@ func TestValidateChecksModelColumns(t *testing.T) {
 	require.Equal(t, 0, code, "the file itself is fine")
 	require.Contains(t, out, "is valid")
 	require.Equal(t, int64(0), p.recv.Requests())
+}
+
+// A secret that reaches a database's error message (here, inside a model's SQL) is
+// removed from what validate, plan and sync print and from the run log.
+func TestSecretsInErrorsAreRedacted(t *testing.T) {
+	tmpl := strings.Replace(usersProject, "table: users", `query: "select id, email, plan from users where email = '${env:TEST_HOOK_TOKEN}' and nope"`, 1)
+	p := newProject(t, tmpl, usersSetup)
+	var all strings.Builder
+	for _, args := range [][]string{{"validate"}, {"plan", "users_to_hook"}, {"sync", "users_to_hook"}, {"sync", "users_to_hook", "--json"}, {"runs", "--json"}} {
+		out, errOut, code := p.sluice(args...)
+		if args[0] != "runs" {
+			require.NotEqual(t, 0, code, "%v should fail", args)
+		}
+		all.WriteString(out + errOut)
+	}
+	require.Contains(t, all.String(), "nope", "the database's error is shown")
+	require.NotContains(t, all.String(), "tok-abcdef-0123456789")
+	require.Contains(t, all.String(), "[REDACTED]")
+}
+
+func TestUnknownSyncIsAUsageError(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	for _, args := range [][]string{{"sync", "nope"}, {"plan", "nope"}, {"test-row", "nope", "1"}, {"runs", "nope"}} {
+		_, errOut, code := p.sluice(args...)
+		require.Equal(t, 2, code, "%v", args)
+		require.Contains(t, errOut, `no sync named "nope"`)
+		require.Contains(t, errOut, "the syncs are users_to_hook")
+	}
+	var out, errb strings.Builder
+	code := Main([]string{"--config", p.dir + "/missing.yaml", "plan", "x"}, &out, &errb)
+	require.Equal(t, 2, code)
+	require.Contains(t, errb.String(), "no project file at")
+}
+
+// Relative paths in models mean the project file's directory, wherever sluice runs.
+func TestRelativePathsResolveAgainstTheProject(t *testing.T) {
+	tmpl := strings.Replace(usersProject, "table: users", `query: "select * from read_csv('users.csv')"`, 1)
+	p := newProject(t, tmpl, "")
+	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "users.csv"), []byte("id,email,plan\n1,a@x,free\n2,b@x,pro\n3,c@x,team\n"), 0o644))
+	elsewhere := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "users.csv"), []byte("id,email,plan\n9,z@x,free\n"), 0o644))
+	t.Chdir(elsewhere)
+	require.Equal(t, [3]int{3, 0, 0}, counts(p.planJSON("users_to_hook")))
+	wd, _ := os.Getwd()
+	require.Equal(t, elsewhere, wd, "the caller's directory is restored")
 }

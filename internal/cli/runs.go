@@ -33,8 +33,8 @@ func (a *app) runsCommand() *cobra.Command {
 			sync := ""
 			if len(args) == 1 {
 				sync = args[0]
-				if _, ok := s.project.Syncs[sync]; !ok {
-					return usageError(fmt.Errorf("no sync named %q in %s", sync, a.configPath))
+				if err := a.requireSync(s.project, sync); err != nil {
+					return err
 				}
 			}
 			runs, err := s.store.ListRuns(cmd.Context(), sync, limit)
@@ -117,6 +117,13 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			printRunSummary(a.stdout, run)
 			if failed || key != "" {
+				st := run.Stats
+				if len(rows) == 0 && st.Succeeded+st.Failed+st.Invalid > 0 {
+					if any, err := s.store.RowOutcomes(ctx, run.ID, store.RowFilter{Limit: 1}); err == nil && len(any) == 0 {
+						fmt.Fprintln(a.stdout, "\nthe rows of this run are no longer kept: only the newest 100 runs of a sync keep them (and the newest 20 their requests)")
+						return nil
+					}
+				}
 				printRows(a.stdout, rows, batches, key, full)
 			}
 			return nil
@@ -233,7 +240,7 @@ func printRows(w io.Writer, rows []store.RowOutcome, batches map[int]*store.Batc
 		shown[seq] = true
 		fmt.Fprintf(w, "  batch %d (%s): %d rows, %d attempt(s)\n", b.Seq, b.ID, len(b.Rows), b.Attempts)
 		for i, ex := range b.Exchanges {
-			fmt.Fprintf(w, "  ── attempt %d, %s ──\n", i+1, ex.Duration.Round(time.Microsecond))
+			fmt.Fprintf(w, "  ── request %d, %s ──\n", i+1, ex.Duration.Round(time.Microsecond))
 			req := ex.Request
 			if key != "" && !full {
 				if body, ok := focusBody(req.Body, key); ok {

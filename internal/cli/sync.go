@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -28,6 +27,9 @@ func (a *app) syncCommand() *cobra.Command {
 				return err
 			}
 			defer s.close()
+			if err := a.requireSync(s.project, args[0]); err != nil {
+				return err
+			}
 			var bar *progressDisplay
 			if !a.jsonOut && !noProgress && isTerminal(a.stderr) {
 				bar = newProgressDisplay(a.stderr)
@@ -76,6 +78,9 @@ func (a *app) planCommand() *cobra.Command {
 				return err
 			}
 			defer s.close()
+			if err := a.requireSync(s.project, args[0]); err != nil {
+				return err
+			}
 			plan, err := s.engine.Plan(cmd.Context(), engine.PlanParams{Sync: args[0], FullResync: fullResync, Samples: samples})
 			if err != nil {
 				return &exitError{code: exitRunFail, err: err}
@@ -95,7 +100,7 @@ func (a *app) planCommand() *cobra.Command {
 }
 
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Fd() uintptr })
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

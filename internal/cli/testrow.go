@@ -19,6 +19,9 @@ func (a *app) testRowCommand() *cobra.Command {
 				return err
 			}
 			defer s.close()
+			if err := a.requireSync(s.project, args[0]); err != nil {
+				return err
+			}
 			res, err := s.engine.TestRow(cmd.Context(), engine.TestRowParams{Sync: args[0], Key: args[1]})
 			if err != nil {
 				return &exitError{code: exitRunFail, err: err}
@@ -39,7 +42,7 @@ func (a *app) testRowCommand() *cobra.Command {
 					fmt.Fprintf(a.stdout, "note: %s\n", res.Note)
 				}
 				for i, ex := range res.Exchanges {
-					fmt.Fprintf(a.stdout, "── attempt %d, %s ──\n", i+1, ex.Duration)
+					fmt.Fprintf(a.stdout, "── request %d, %s ──\n", i+1, ex.Duration)
 					printMessage(a.stdout, "> ", ex.Request, true)
 					if ex.Err != "" {
 						fmt.Fprintf(a.stdout, "< (no response: %s)\n", ex.Err)

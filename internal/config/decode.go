@@ -97,11 +97,17 @@ func (l *loader) decodeBlock(cfg any, block *node, path string, blockPos Pos, re
 	}
 	before, brokenBefore := len(l.errs), l.brokenValues
 	l.decodeStruct(rv.Elem(), block, path, blockPos, reserved, false)
-	// Validate would mostly repeat what decoding or interpolation found, so it runs
-	// only on a clean block.
+	// Validate runs even when decoding found problems, so that every problem is
+	// reported at once; what it says about a key that already has an error (a value
+	// that did not decode or interpolate is zero) is left out, and so are its
+	// block-wide complaints when the block is not clean.
 	clean := len(l.errs) == before && l.brokenValues == brokenBefore
-	if v, ok := cfg.(validator); ok && clean {
-		l.validateErrors(v.Validate(), block, path, blockPos)
+	failed := map[string]bool{}
+	for _, e := range l.errs[before:] {
+		failed[e.Path] = true
+	}
+	if v, ok := cfg.(validator); ok {
+		l.validateErrors(v.Validate(), block, path, blockPos, failed, clean)
 	}
 	l.collectSecrets(rv.Elem(), false)
 	return cfg
@@ -459,18 +465,58 @@ func (l *loader) unsupported(n *node, path string, t reflect.Type) {
 
 // validateErrors reports what a config's Validate returned: each *connector.FieldError
 // (alone or joined) at its key, anything else at the block.
-func (l *loader) validateErrors(err error, block *node, path string, blockPos Pos) {
+func (l *loader) validateErrors(err error, block *node, path string, blockPos Pos, failed map[string]bool, clean bool) {
 	if err == nil {
 		return
 	}
 	for _, leaf := range flattenErrors(err) {
 		var fe *connector.FieldError
 		if errors.As(leaf, &fe) && fe != nil {
-			l.errorf(fieldPos(block, fe.Field, blockPos), joinPath(path, fe.Field), "%s", fe.Message)
+			at := joinPath(path, fe.Field)
+			if failed[at] || brokenAt(block, fe.Field) {
+				continue
+			}
+			l.errorf(fieldPos(block, fe.Field, blockPos), at, "%s", fe.Message)
 			continue
 		}
-		l.errorf(blockPos, path, "%s", leaf.Error())
+		if clean {
+			l.errorf(blockPos, path, "%s", leaf.Error())
+		}
 	}
+}
+
+// brokenAt reports whether the value at field ("url", "auth.user") or inside it
+// could not be interpolated: its Go value is zero, and its error is reported already.
+func brokenAt(block *node, field string) bool {
+	cur := block
+	for _, seg := range strings.Split(field, ".") {
+		e := cur.get(seg)
+		if e == nil {
+			return false
+		}
+		cur = e.value
+	}
+	return hasBroken(cur)
+}
+
+func hasBroken(n *node) bool {
+	if n == nil {
+		return false
+	}
+	if n.broken {
+		return true
+	}
+	for _, e := range n.entries {
+		if hasBroken(e.value) {
+			return true
+		}
+	}
+	for _, item := range n.items {
+		if hasBroken(item) {
+			return true
+		}
+	}
+	return false
 }
 
 func flattenErrors(err error) []error {

@@ -193,9 +193,12 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`sluice.yaml:2:3: destinations.all.password: is required when flag is set`},
 		},
 		{
-			name: "Validate does not run after a decoding error",
+			name: "Validate runs after a decoding error, for the keys that decoded",
 			src:  "    str: x\n    int: -1\n    flag: maybe\n",
-			want: []string{`sluice.yaml:6:11: destinations.all.flag: expected a boolean (true or false), got string "maybe"`},
+			want: []string{
+				`sluice.yaml:5:5: destinations.all.int: must not be negative: use 0 for no limit`,
+				`sluice.yaml:6:11: destinations.all.flag: expected a boolean (true or false), got string "maybe"`,
+			},
 		},
 		{
 			name: "interpolated values are named by their reference",

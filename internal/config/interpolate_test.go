@@ -189,6 +189,7 @@ syncs:
 	}
 	require.Equal(t, strings.Join([]string{
 		`sluice.yaml:2:14: sources.wh.type: unknown source type (the value of ${env:SRC_TYPE}): use one of bare, duckdb`,
+		`sluice.yaml:9:5: destinations.hook.url: must start with http:// or https://, got [REDACTED]`,
 		`sluice.yaml:10:17: destinations.hook.batch_size: expected an integer, got the value of ${env:BATCH}`,
 		`sluice.yaml:16:5: destinations.leak.url: must start with http:// or https://, got ftp://[REDACTED]/[REDACTED]`,
 		`sluice.yaml:21:11: syncs.s.mode: unknown mode (the value of ${env:MODE}): use one of insert, update, upsert, mirror`,

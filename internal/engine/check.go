@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/sluicehq/sluice/connector"
 )
@@ -41,18 +41,25 @@ func (e *Engine) CheckSync(ctx context.Context, name string) error {
 	return nil
 }
 
-// CheckAll runs CheckSync on every sync and returns one line per problem, each once
-// (a model shared by several syncs is reported once).
+// CheckAll runs CheckSync on every sync and returns each problem once (a model shared
+// by several syncs is reported once); a problem may span lines (a database's message).
 func (e *Engine) CheckAll(ctx context.Context) []string {
 	var problems []string
 	seen := map[string]bool{}
 	for _, name := range e.project.SyncNames() {
-		if err := e.CheckSync(ctx, name); err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				if !seen[line] {
-					seen[line] = true
-					problems = append(problems, line)
-				}
+		err := e.CheckSync(ctx, name)
+		if err == nil {
+			continue
+		}
+		found := []string{err.Error()}
+		var list problemList
+		if errors.As(err, &list) {
+			found = list
+		}
+		for _, p := range found {
+			if !seen[p] {
+				seen[p] = true
+				problems = append(problems, p)
 			}
 		}
 	}

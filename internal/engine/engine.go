@@ -7,7 +7,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -138,10 +137,15 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, errors.New(strings.Join(problems, "\n"))
+		return nil, problemList(problems)
 	}
 	return fm, nil
 }
+
+// problemList is several configuration problems, one per line.
+type problemList []string
+
+func (p problemList) Error() string { return strings.Join(p, "\n") }
 
 func (p *syncPlan) syncInfo(fm *fieldMap) connector.SyncInfo {
 	return connector.SyncInfo{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/diff"
@@ -73,9 +74,9 @@ func (e *Engine) Plan(ctx context.Context, p PlanParams) (*Plan, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	var read atomicCounter
+	var read atomic.Int64
 	res, err := scan(ctx, scanParams{rows: rows, fields: fm, base: index, mode: plan.sync.Mode,
-		fullResync: p.FullResync, spillDir: dir, rowsRead: &read.Int64})
+		fullResync: p.FullResync, spillDir: dir, rowsRead: &read})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", plan.model.Name, err)
 	}

@@ -51,7 +51,8 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*store.Run, error) {
 		return nil, err
 	}
 	start := time.Now()
-	run := &store.Run{ID: NewRunID(start), Sync: p.Sync, Status: store.StatusRunning, FullResync: p.FullResync, StartedAt: start.UTC()}
+	// Times are kept to the millisecond, as the run log stores them.
+	run := &store.Run{ID: NewRunID(start), Sync: p.Sync, Status: store.StatusRunning, FullResync: p.FullResync, StartedAt: start.UTC().Truncate(time.Millisecond)}
 	if err := e.store.CreateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("sync %s: %w", p.Sync, err)
 	}
@@ -61,7 +62,7 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*store.Run, error) {
 	r := &runner{e: e, plan: plan, run: run, params: p}
 	runErr := r.execute(ctx)
 
-	run.FinishedAt = time.Now().UTC()
+	run.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
 	run.Stats.DurationMS = time.Since(start).Milliseconds()
 	run.Status = finalStatus(run, runErr)
 	if runErr != nil {
@@ -157,6 +158,7 @@ func (r *runner) execute(ctx context.Context) (err error) {
 		return err
 	}
 	defer src.Close()
+	readStart := time.Now() // the query itself is part of reading: DuckDB runs it here
 	rows, err := e.query(ctx, src, plan)
 	if err != nil {
 		return err
@@ -181,7 +183,6 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	}
 	defer os.RemoveAll(spillDir)
 
-	readStart := time.Now()
 	res, err := scan(ctx, scanParams{
 		rows: rows, fields: fm, base: index, mode: plan.sync.Mode,
 		fullResync: r.params.FullResync, spillDir: spillDir, rowsRead: &r.rowsRead,
@@ -205,7 +206,12 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := e.store.AppendRows(ctx, r.run.ID, append(res.invalid, dups...)); err != nil {
+	invalid := append(res.invalid, dups...)
+	for i := range invalid {
+		// The description of a row without a key quotes its values.
+		invalid[i].Error = e.project.Redact(invalid[i].Error)
+	}
+	if err := e.store.AppendRows(ctx, r.run.ID, invalid); err != nil {
 		return err
 	}
 	e.store.UpdateRun(ctx, r.run) // the plan is visible while sending; failure here is not fatal

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/diff"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/record"
 )
-
-type atomicCounter struct{ atomic.Int64 }
 
 // TestRowParams select one row of a sync.
 type TestRowParams struct {

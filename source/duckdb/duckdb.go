@@ -82,9 +82,10 @@ func open(ctx context.Context, p connector.SourceParams) (connector.Source, erro
 	return &source{db: c, logger: logger.With(logKeySource, p.Name)}, nil
 }
 
-// dsn builds the driver's connection string. Relative paths, the database file's and
-// those inside model SQL (read_csv('users.csv')), resolve against the project
-// directory: the first here, the others through DuckDB's file_search_path.
+// dsn builds the driver's connection string. The database file's relative path
+// resolves against the project directory here; paths inside model SQL
+// (read_csv('users.csv')) through DuckDB's file_search_path, which DuckDB tries after
+// the working directory (the CLI runs from the project directory, so both agree).
 func (c *Config) dsn(baseDir string) (string, error) {
 	opts := url.Values{}
 	if baseDir != "" {

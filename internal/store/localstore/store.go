@@ -263,7 +263,12 @@ func (s *Store) prune(ctx context.Context, sync string) error {
 	if ids, err = old(keepRows, "batches"); err != nil {
 		return err
 	}
-	for _, id := range ids {
+	// Runs that sent nothing have only invalid rows.
+	issueIDs, err := old(keepRows, "row_issues")
+	if err != nil {
+		return err
+	}
+	for _, id := range append(ids, issueIDs...) {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM batches WHERE run_id = ?`, id); err != nil {
 			return err
 		}

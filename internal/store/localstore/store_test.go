@@ -173,3 +173,22 @@ func TestOldRunsArePruned(t *testing.T) {
 	_, err = s.GetRun(ctx, "run-00")
 	require.NoError(t, err, "summaries stay")
 }
+
+// A run that sent nothing has only invalid rows; they are pruned with the rest.
+func TestInvalidOnlyRunsArePruned(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	base := time.Now()
+	for i := range 102 {
+		id := fmt.Sprintf("run-%03d", i)
+		require.NoError(t, s.CreateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusRunning, StartedAt: base.Add(time.Duration(i) * time.Second)}))
+		require.NoError(t, s.AppendRows(ctx, id, []store.RowOutcome{{Status: store.RowInvalid, Error: "primary key is null"}}))
+	}
+	old, err := s.RowOutcomes(ctx, "run-000", store.RowFilter{})
+	require.NoError(t, err)
+	require.Empty(t, old, "runs beyond the newest 100 lose their rows")
+	recent, err := s.RowOutcomes(ctx, "run-101", store.RowFilter{})
+	require.NoError(t, err)
+	require.Len(t, recent, 1)
+}
