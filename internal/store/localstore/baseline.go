@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -242,16 +244,58 @@ func scanFrames(f *os.File, start int64, fn func(off int64, payload []byte) erro
 	}
 }
 
-// mergeTail applies tail frames (in write order) to sorted entries and their locations.
-func mergeTail(entries []diff.Entry, locs []loc, tail []tailEntry) ([]diff.Entry, []loc) {
-	// Frames of one key sort by position, and a later frame sits at a higher
-	// position (log numbers are the high bits), so the last one of each key wins.
-	slices.SortFunc(tail, func(a, b tailEntry) int {
+// sortTail orders frames by key, and frames of one key by position: a later frame
+// sits at a higher position (log numbers are the high bits), so the last one of each
+// key sorts last. Key hashes are uniform, so splitting by their top bits gives every
+// CPU an even share to sort.
+func sortTail(tail []tailEntry) {
+	byKey := func(a, b tailEntry) int {
 		if c := a.entry.Key.Compare(b.entry.Key); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.loc, b.loc)
-	})
+	}
+	parts := 1
+	for parts < runtime.GOMAXPROCS(0) && parts < 64 {
+		parts *= 2
+	}
+	if parts == 1 || len(tail) < 1<<16 {
+		slices.SortFunc(tail, byKey)
+		return
+	}
+	// Partition in place by the top bits, one boundary at a time.
+	bounds := []int{0, len(tail)}
+	for level := 1; level < parts; level *= 2 {
+		var next []int
+		for i := 0; i+1 < len(bounds); i++ {
+			lo, hi := bounds[i], bounds[i+1]
+			// within [lo, hi) the top bits above this level agree; split on the next bit
+			bit := uint(63 - bits.TrailingZeros(uint(level)))
+			j := lo
+			for k := lo; k < hi; k++ {
+				if tail[k].entry.Key.Hi>>bit&1 == 0 {
+					tail[j], tail[k] = tail[k], tail[j]
+					j++
+				}
+			}
+			next = append(next, lo, j)
+		}
+		bounds = append(next, len(tail))
+	}
+	var wg sync.WaitGroup
+	for i := 0; i+1 < len(bounds); i++ {
+		wg.Add(1)
+		go func(part []tailEntry) {
+			defer wg.Done()
+			slices.SortFunc(part, byKey)
+		}(tail[bounds[i]:bounds[i+1]])
+	}
+	wg.Wait()
+}
+
+// mergeTail applies tail frames (in write order) to sorted entries and their locations.
+func mergeTail(entries []diff.Entry, locs []loc, tail []tailEntry) ([]diff.Entry, []loc) {
+	sortTail(tail)
 	// keep the last frame of each key
 	w := 0
 	for i := range tail {
