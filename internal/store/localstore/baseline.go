@@ -38,7 +38,9 @@ type baseline struct {
 	index *diff.Index
 	locs  []loc // parallel to index entries; loaded on first use unless a tail forced it
 
-	readers map[int]*os.File
+	readers  map[int]*os.File
+	locsFile *os.File // the index's locations, read one at a time until lookups are many
+	lookups  int
 
 	active     *os.File
 	activeSize int64
@@ -111,7 +113,13 @@ func (b *baseline) load() error {
 	for i, s := range m.Schemas {
 		b.schemaIDs[schemaKey(s)] = i
 	}
-	entries := make([]diff.Entry, m.IndexCount)
+	// The tail is replayed first so that the index can be read into arrays with
+	// room to merge it in place: a ten-million-key baseline is not held twice.
+	tail, err := b.replayTail()
+	if err != nil {
+		return err
+	}
+	entries := make([]diff.Entry, m.IndexCount, m.IndexCount+len(tail))
 	if m.Index != "" {
 		err := readIndexFile(filepath.Join(b.dir, m.Index+".keys"), keysMagic, m.IndexCount, 24, func(i int, rec []byte) {
 			entries[i] = diff.Entry{
@@ -123,14 +131,10 @@ func (b *baseline) load() error {
 			return err
 		}
 	}
-	tail, err := b.replayTail()
-	if err != nil {
-		return err
-	}
 	if len(tail) == 0 {
 		b.index = diff.NewIndex(entries)
 	} else {
-		if err := b.loadLocs(); err != nil {
+		if err := b.loadLocs(len(tail)); err != nil {
 			return err
 		}
 		merged, locs := mergeTail(entries, b.locs, tail)
@@ -306,35 +310,47 @@ func mergeTail(entries []diff.Entry, locs []loc, tail []tailEntry) ([]diff.Entry
 		w++
 	}
 	tail = tail[:w]
-	outE := make([]diff.Entry, 0, len(entries)+len(tail))
-	outL := make([]loc, 0, len(entries)+len(tail))
-	i, j := 0, 0
-	for i < len(entries) || j < len(tail) {
-		switch {
-		case j == len(tail) || (i < len(entries) && entries[i].Key.Compare(tail[j].entry.Key) < 0):
-			outE, outL = append(outE, entries[i]), append(outL, locs[i])
-			i++
-		default:
-			if i < len(entries) && entries[i].Key == tail[j].entry.Key {
-				i++ // replaced or removed by the tail
-			}
-			if !tail[j].remove {
-				outE, outL = append(outE, tail[j].entry), append(outL, tail[j].loc)
-			}
-			j++
+	// Merge from the back into the room after the entries (the caller made it),
+	// which never overwrites an entry not yet read, then close the gap that
+	// replaced and removed keys leave.
+	n := len(entries)
+	entries = slices.Grow(entries, len(tail))[:n+len(tail)]
+	locs = slices.Grow(locs, len(tail))[:n+len(tail)]
+	i, j, at := n-1, len(tail)-1, n+len(tail)-1
+	for j >= 0 {
+		c := -1
+		if i >= 0 {
+			c = entries[i].Key.Compare(tail[j].entry.Key)
 		}
+		if c > 0 {
+			entries[at], locs[at] = entries[i], locs[i]
+			i, at = i-1, at-1
+			continue
+		}
+		if c == 0 {
+			i-- // replaced or removed by the tail
+		}
+		if !tail[j].remove {
+			entries[at], locs[at] = tail[j].entry, tail[j].loc
+			at--
+		}
+		j--
 	}
-	return outE, outL
+	// entries[:i+1] are in place; the merged rest starts at at+1.
+	kept := copy(entries[i+1:], entries[at+1:])
+	copy(locs[i+1:], locs[at+1:])
+	return entries[:i+1+kept], locs[:i+1+kept]
 }
 
-func (b *baseline) loadLocs() error {
+// loadLocs reads every location of the index into memory, with room for extra more.
+func (b *baseline) loadLocs(extra int) error {
 	if b.locs != nil || b.m.Index == "" {
 		if b.locs == nil {
-			b.locs = []loc{}
+			b.locs = make([]loc, 0, extra)
 		}
 		return nil
 	}
-	locs := make([]loc, b.m.IndexCount)
+	locs := make([]loc, b.m.IndexCount, b.m.IndexCount+extra)
 	err := readIndexFile(filepath.Join(b.dir, b.m.Index+".locs"), locsMagic, b.m.IndexCount, 8, func(i int, rec []byte) {
 		locs[i] = loc(binary.LittleEndian.Uint64(rec))
 	})
@@ -343,6 +359,25 @@ func (b *baseline) loadLocs() error {
 	}
 	b.locs = locs
 	return nil
+}
+
+// locAt is the location of entry pos, from memory or read from the index file.
+func (b *baseline) locAt(pos int) (loc, error) {
+	if b.locs != nil {
+		return b.locs[pos], nil
+	}
+	if b.locsFile == nil {
+		f, err := os.Open(filepath.Join(b.dir, b.m.Index+".locs"))
+		if err != nil {
+			return 0, err
+		}
+		b.locsFile = f
+	}
+	var buf [8]byte
+	if _, err := b.locsFile.ReadAt(buf[:], 16+8*int64(pos)); err != nil {
+		return 0, fmt.Errorf("baseline index %s: %w", b.locsFile.Name(), err)
+	}
+	return loc(binary.LittleEndian.Uint64(buf[:])), nil
 }
 
 func (b *baseline) openActive() error {
@@ -388,7 +423,7 @@ func (b *baseline) newLog() error {
 // fold writes the current merged view as a new index, and rewrites the logs first
 // when most of their bytes are dead.
 func (b *baseline) fold() error {
-	if err := b.loadLocs(); err != nil {
+	if err := b.loadLocs(0); err != nil {
 		return err
 	}
 	var puts, bytes int64
@@ -530,8 +565,13 @@ func (b *baseline) Index(ctx context.Context) (*diff.Index, error) { return b.in
 func (b *baseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Synced, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.loadLocs(); err != nil {
-		return nil, err
+	// A run that looks up a few keys (a plan's samples, a small change set) reads
+	// their locations one by one; past that, all of them at once (8 bytes a key).
+	b.lookups += len(keys)
+	if b.locs == nil && b.lookups > 50_000 {
+		if err := b.loadLocs(0); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]store.Synced, len(keys))
 	for i, k := range keys {
@@ -539,7 +579,11 @@ func (b *baseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Syn
 		if !ok {
 			continue
 		}
-		frame, err := b.readFrame(b.locs[pos])
+		l, err := b.locAt(pos)
+		if err != nil {
+			return nil, err
+		}
+		frame, err := b.readFrame(l)
 		if err != nil {
 			return nil, err
 		}
@@ -627,6 +671,10 @@ func (b *baseline) Close() error {
 		b.active = nil
 	}
 	b.closeReaders()
+	if b.locsFile != nil {
+		b.locsFile.Close()
+		b.locsFile = nil
+	}
 	if b.lock != nil {
 		syscall.Flock(int(b.lock.Fd()), syscall.LOCK_UN)
 		b.lock.Close()
