@@ -128,7 +128,8 @@ func (a *app) runDemo(ctx context.Context, dir string) error {
 	if rel(mustCwd(), env.Config) != "sluice.yaml" {
 		cfgFlag = " --config " + rel(mustCwd(), env.Config)
 	}
-	fmt.Fprintf(w, "\nExplore what the demo left behind (the receiver stops when the demo exits):\n")
+	fmt.Fprintf(w, "\nExplore what the demo left behind (the receiver stops when the demo exits;\n")
+	fmt.Fprintf(w, "build the command first with `go build -o sluice ./cmd/sluice` if you ran the demo with go run):\n")
 	fmt.Fprintf(w, "   sluice runs%s\n", cfgFlag)
 	fmt.Fprintf(w, "   sluice run show %s --failed%s\n", run2.ID, cfgFlag)
 	fmt.Fprintf(w, "   sluice plan %s%s\n", syncName, cfgFlag)

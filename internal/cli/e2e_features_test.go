@@ -258,3 +258,33 @@ func TestRelativePathsResolveAgainstTheProject(t *testing.T) {
 	wd, _ := os.Getwd()
 	require.Equal(t, elsewhere, wd, "the caller's directory is restored")
 }
+
+// The README's first command: the demo runs end to end with nothing set up.
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, errb strings.Builder
+	code := Main([]string{"demo", "--dir", dir}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	text := out.String()
+	for _, want := range []string{
+		"1. Build a sample warehouse",
+		"2. First sync: every profile is new",
+		"5,000 added, 0 changed, 0 removed",
+		"4,995 succeeded, 5 failed",
+		"4. Second sync: only what changed is sent",
+		"35 added, 219 changed, 20 removed",
+		"5. The debugger: why was a row refused?",
+		"email domain example.invalid does not accept mail",
+		"> POST http://127.0.0.1:",
+		"< HTTP 200 OK",
+		"Webhook-Signature: v1,",
+	} {
+		require.Contains(t, text, want)
+	}
+	require.NotContains(t, text, "whsec_", "the signing secret is never printed")
+	// What it leaves behind works without the demo's process.
+	out.Reset()
+	code = Main([]string{"--config", filepath.Join(dir, "sluice.yaml"), "runs"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.Equal(t, 2, strings.Count(out.String(), "profiles_to_crm"), "two runs: %s", out.String())
+}
