@@ -215,3 +215,14 @@ func TestBatchErrorContractIsChecked(t *testing.T) {
 	r = h.run(t)
 	require.Equal(t, int64(50), r.Stats.Planned.Added)
 }
+
+// A destination's declared request rate paces the run; the wait is reported.
+func TestRequestsArePaced(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 200, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 4, MaxAttempts: 1, RequestsPerSecond: 50})
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status)
+	require.Equal(t, int64(20), r.Stats.Requests)
+	// 20 requests at 50 a second, one at a time after the first: at least 19 × 20 ms of waiting.
+	require.GreaterOrEqual(t, r.Stats.RateLimitWaitMS, int64(19*20*9/10))
+}
