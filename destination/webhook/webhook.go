@@ -247,7 +247,7 @@ func (d *Destination) Write(ctx context.Context, batch *connector.Batch) error {
 		}
 		return fmt.Errorf("webhook: POST %s: %w", d.cfg.URL, unwrapURLError(err))
 	}
-	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	respBody, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	resp.Body.Close()
 	ex.Duration = time.Since(start)
 	ex.Response = connector.Message{Line: "HTTP " + resp.Status, Header: resp.Header.Clone(), Body: respBody}
@@ -257,6 +257,11 @@ func (d *Destination) Write(ctx context.Context, batch *connector.Batch) error {
 	batch.Trace(ex)
 	if readErr != nil {
 		return fmt.Errorf("webhook: read response from %s: %w", d.cfg.URL, readErr)
+	}
+	if len(respBody) > maxResponseBody && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// The answer could hold a failed list that cannot be read whole: assuming
+		// success would drop the rows it fails.
+		return connector.Permanent(fmt.Errorf("webhook: HTTP %d with a response over %d MiB: cannot tell which events failed; answer with less", resp.StatusCode, maxResponseBody>>20))
 	}
 	return classify(resp, respBody, batch)
 }
@@ -289,19 +294,34 @@ func classify(resp *http.Response, body []byte, batch *connector.Batch) error {
 	return connector.Permanent(fmt.Errorf("webhook: HTTP %d: %s", status, snippet(body)))
 }
 
-// failedEvents reads the optional {"failed": [{"key": "...", "error": "..."}]} of a 2xx body.
+// failedEvents reads the optional {"failed": [{"key": "...", "error": "..."}]} of a 2xx
+// body. A body that is not a JSON object means success; one that mentions a failed
+// list it does not hold in that shape fails the batch, because reading it as success
+// would drop rows the receiver refused.
 func failedEvents(body []byte, batch *connector.Batch) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil
 	}
-	var reply struct {
-		Failed []struct {
-			Key   json.RawMessage `json:"key"`
-			Error string          `json:"error"`
-		} `json:"failed"`
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &top); err != nil {
+		if bytes.Contains(trimmed, []byte(`"failed"`)) {
+			return connector.Permanent(fmt.Errorf("webhook: the 2xx response mentions \"failed\" but is not valid JSON (%v): cannot tell which events failed", err))
+		}
+		return nil
 	}
-	if err := json.Unmarshal(trimmed, &reply); err != nil || len(reply.Failed) == 0 {
+	raw, ok := top["failed"]
+	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil
+	}
+	var failed []struct {
+		Key   json.RawMessage `json:"key"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &failed); err != nil {
+		return connector.Permanent(fmt.Errorf("webhook: the response's \"failed\" must be a list of {\"key\", \"error\"} objects: %v", err))
+	}
+	if len(failed) == 0 {
 		return nil
 	}
 	index := make(map[string]int, len(batch.Changes))
@@ -311,7 +331,7 @@ func failedEvents(body []byte, batch *connector.Batch) error {
 	be := &connector.BatchError{}
 	seen := make(map[int]bool)
 	var unknown []string
-	for _, f := range reply.Failed {
+	for _, f := range failed {
 		key := jsonKey(f.Key)
 		i, ok := index[key]
 		if !ok {
@@ -322,7 +342,7 @@ func failedEvents(body []byte, batch *connector.Batch) error {
 			continue
 		}
 		seen[i] = true
-		msg := f.Error
+		msg := jsonText(f.Error)
 		if msg == "" {
 			msg = "rejected by the receiver (no reason given)"
 		}
@@ -337,6 +357,23 @@ func failedEvents(body []byte, batch *connector.Batch) error {
 		return nil
 	}
 	return be
+}
+
+// jsonText is a JSON string's text, or any other JSON value as written ("" for null).
+func jsonText(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var out bytes.Buffer
+	if json.Compact(&out, raw) == nil {
+		return out.String()
+	}
+	return string(raw)
 }
 
 // jsonKey accepts a key sent back as a string or as a bare number.

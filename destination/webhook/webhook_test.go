@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -132,6 +133,13 @@ func TestResponsesDecideOutcomes(t *testing.T) {
 		{name: "2xx empty failed", status: 200, body: `{"failed":[]}`, ok: true},
 		{name: "2xx failed list", status: 200, body: `{"failed":[{"key":"2","error":"bad email"}]}`, failed: []int{1}},
 		{name: "2xx failed numeric key", status: 200, body: `{"failed":[{"key":1,"error":"nope"}]}`, failed: []int{0}},
+		{name: "2xx failed with an object error", status: 200, body: `{"failed":[{"key":"1","error":{"code":"bounced"}}]}`, failed: []int{0}},
+		{name: "2xx failed with a number error", status: 200, body: `{"failed":[{"key":"2","error":404}]}`, failed: []int{1}},
+		{name: "2xx failed null", status: 200, body: `{"failed":null}`, ok: true},
+		{name: "2xx failed not a list", status: 200, body: `{"failed":{"key":"1","error":"x"}}`, permanent: true},
+		{name: "2xx failed list of strings", status: 200, body: `{"failed":["1"]}`, permanent: true},
+		{name: "2xx failed then junk", status: 200, body: `{"failed":[{"key":"1","error":"x"}]} trailing`, permanent: true},
+		{name: "2xx broken json without failed", status: 200, body: `{"ok": tru`, ok: true},
 		{name: "429 retry-after seconds", status: 429, header: map[string]string{"Retry-After": "7"}, throttled: true, delay: 7 * time.Second},
 		{name: "503 retry-after", status: 503, header: map[string]string{"Retry-After": "2"}, delay: 2 * time.Second},
 		{name: "500", status: 500},
@@ -225,4 +233,18 @@ func TestFailedKeysOutsideBatchAreAnError(t *testing.T) {
 	require.Error(t, err)
 	var be *connector.BatchError
 	require.False(t, errors.As(err, &be))
+}
+
+func TestOversizedAnswerFailsTheBatch(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"failed":[`))
+		w.Write(bytes.Repeat([]byte(`{"key":"x","error":"y"},`), 1<<20))
+		w.Write([]byte(`{"key":"1","error":"too far down to read"}]}`))
+	}))
+	defer srv.Close()
+	d := openDest(t, srv.URL, nil)
+	err := d.Write(context.Background(), batchOf(record.Change{Op: record.OpAdd, Key: "1", Fields: record.Fields{}}))
+	require.Error(t, err, "an answer too big to read must not count as success")
+	require.True(t, connector.IsPermanent(err))
 }
