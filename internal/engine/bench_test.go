@@ -278,6 +278,7 @@ func BenchmarkPlan10MDuckDB(b *testing.B) {
 type generated struct {
 	n     *int
 	round *int
+	plan  *func(i int64) string // overrides the plan column when set
 }
 
 func (g generated) Query(ctx context.Context, m connector.Model) (connector.Rows, error) {
@@ -303,6 +304,9 @@ func (r *generatedRows) Next(dst []record.Row) (int, error) {
 	for n < len(dst) && r.next < *r.g.n {
 		i := int64(r.next + 1)
 		plan := plans[i%4]
+		if r.g.plan != nil && *r.g.plan != nil {
+			plan = (*r.g.plan)(i)
+		}
 		if *r.g.round > 0 && i%100 == 0 {
 			plan = "changed" + strconv.Itoa(*r.g.round)
 		}

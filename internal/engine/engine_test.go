@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ type capture struct {
 	// misbehave, when set, turns a batch's outcome into a contract violation.
 	misbehave func(b *connector.Batch) error
 	delay     time.Duration
+	// sizeOf, when set, measures a change for bytes (default: its fields' JSON).
+	sizeOf func(record.Change) int
 
 	mu                    sync.Mutex
 	batches               [][]record.Change
@@ -63,7 +66,11 @@ func (c *capture) Write(ctx context.Context, b *connector.Batch) error {
 		copied[i] = record.Change{Op: ch.Op, Key: string([]byte(ch.Key)),
 			Fields:   record.MakeFields(ch.Fields.Names, append([]record.Value(nil), cloneValues(ch.Fields.Values())...)),
 			Previous: record.MakeFields(ch.Previous.Names, cloneValues(ch.Previous.Values()))}
-		size += len(ch.Fields.AppendJSON(nil))
+		if c.sizeOf != nil {
+			size += c.sizeOf(ch)
+		} else {
+			size += len(ch.Fields.AppendJSON(nil))
+		}
 	}
 	b.Trace(connector.Exchange{Request: connector.Message{Line: "CAPTURE"}})
 	c.mu.Lock()
@@ -117,10 +124,11 @@ syncs:
 `
 
 type harness struct {
-	engine *engine.Engine
-	dest   *capture
-	round  *int
-	n      *int
+	engine  *engine.Engine
+	dest    *capture
+	round   *int
+	n       *int
+	planFor func(i int64) string // overrides the generated plan column
 }
 
 func newHarness(t *testing.T, n int, caps connector.Capabilities) *harness {
@@ -128,7 +136,7 @@ func newHarness(t *testing.T, n int, caps connector.Capabilities) *harness {
 	rows := n
 	dest := &capture{caps: caps}
 	h := &harness{dest: dest, round: &round, n: &rows}
-	cat := testCatalog{withGenerated: withGenerated{src: generated{n: h.n, round: &round}}, dest: dest}
+	cat := testCatalog{withGenerated: withGenerated{src: generated{n: h.n, round: &round, plan: &h.planFor}}, dest: dest}
 	dir := t.TempDir()
 	p, err := config.Parse("sluice.yaml", dir, []byte(captureProject), cat, config.Options{})
 	require.NoError(t, err)
@@ -225,4 +233,22 @@ func TestRequestsArePaced(t *testing.T) {
 	require.Equal(t, int64(20), r.Stats.Requests)
 	// 20 requests at 50 a second, one at a time after the first: at least 19 × 20 ms of waiting.
 	require.GreaterOrEqual(t, r.Stats.RateLimitWaitMS, int64(19*20*9/10))
+}
+
+// Rows whose JSON is far larger than their encoding (control characters escape to
+// six bytes each) still make requests within MaxBatchBytes.
+func TestBatchBytesHoldForHardToEscapeValues(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 0, connector.Capabilities{MaxBatchRecords: 1000, MaxBatchBytes: 64 << 10, MaxInFlight: 2, MaxAttempts: 1})
+	h.dest.sizeOf = func(c record.Change) int {
+		return len(c.Fields.AppendJSON(record.AppendJSONString(nil, c.Key))) + len(c.Previous.AppendJSON(nil)) + 48
+	}
+	*h.n = 400
+	h.planFor = func(i int64) string { return strings.Repeat("\x01", 300) }
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.Greater(t, len(h.dest.batches), 1)
+	for i, size := range h.dest.bytes {
+		require.LessOrEqual(t, size, 64<<10, "batch %d", i)
+	}
 }

@@ -357,14 +357,34 @@ func batch(ctx context.Context, p *batcherParams) error {
 
 // emit passes a cut batch to the senders.
 func (p *batcherParams) emit(ctx context.Context, rows batchRows, release func()) error {
-	if err := fillPrevious(ctx, p.baseline, &rows); err != nil {
-		return err
-	}
-	seq := int(p.seq.Add(1))
 	skip := p.sender.aborted()
 	if skip == "" && p.runCtx.Err() != nil {
 		skip = "not sent: run cancelled"
 	}
+	if skip == "" { // a batch that is not sent needs no previous fields
+		if err := fillPrevious(ctx, p.baseline, &rows); err != nil {
+			return err
+		}
+	}
+	if max := p.sender.caps.MaxBatchBytes; max > 0 && skip == "" && rows.len() > 1 && tooBig(&rows, max) {
+		// Cut while reading, the batch was estimated; its exact size says it must be
+		// halved. Both halves share the batch's memory, released after the second.
+		half := rows.len() / 2
+		var left atomic.Int32
+		left.Store(2)
+		shared := func() {
+			if left.Add(-1) == 0 && release != nil {
+				release()
+			}
+		}
+		first := batchRows{changes: rows.changes[:half:half], keys: rows.keys[:half:half], hashes: rows.hashes[:half:half]}
+		second := batchRows{changes: rows.changes[half:], keys: rows.keys[half:], hashes: rows.hashes[half:]}
+		if err := p.emit(ctx, first, shared); err != nil {
+			return err
+		}
+		return p.emit(ctx, second, shared)
+	}
+	seq := int(p.seq.Add(1))
 	b := &outbound{seq: seq, id: p.runID + "-" + strconv.Itoa(seq), rows: rows, skip: skip, release: release}
 	select {
 	case p.out <- b:
@@ -372,6 +392,39 @@ func (p *batcherParams) emit(ctx context.Context, rows batchRows, release func()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// tooBig reports whether a batch's JSON (its events as the webhook contract shapes
+// them) exceeds max bytes. A cheap bound answers for almost every batch: no canonical
+// value's JSON is more than 11 times its encoding (a timestamp); only batches near
+// the limit are measured exactly.
+func tooBig(rows *batchRows, max int) bool {
+	bound := 0
+	for _, c := range rows.changes {
+		bound += 11*(len(c.Fields.Encoded())+len(c.Previous.Encoded())) + 6*len(c.Key) + 80
+		for _, n := range c.Fields.Names {
+			bound += 6*len(n) + 4
+		}
+		for _, n := range c.Previous.Names {
+			bound += 6*len(n) + 4
+		}
+	}
+	if bound <= max {
+		return false
+	}
+	size := 0
+	var buf []byte
+	var keys record.JSONKeys
+	for _, c := range rows.changes {
+		buf = record.AppendJSONString(buf[:0], c.Key)
+		buf = c.Fields.AppendJSONWith(buf, &keys)
+		buf = c.Previous.AppendJSON(buf)
+		size += len(buf) + 48 // {"type":"changed","key":,"fields":,"previous":},
+		if size > max {
+			return true
+		}
+	}
+	return false
 }
 
 // spilledRow locates one spilled row inside a batch's arena.
@@ -549,7 +602,7 @@ func cutRemoved(ctx context.Context, p *batcherParams) error {
 			if !s.Found {
 				return fmt.Errorf("baseline: removed key %x has no record: the baseline is damaged", keys[j].Bytes())
 			}
-			n := estimateSize(record.OpRemove, len(s.Key), 16*s.Fields.Len(), s.Fields.Names)
+			n := estimateSize(record.OpRemove, len(s.Key), len(s.Fields.Encoded()), s.Fields.Names)
 			if rows.len() > 0 && (rows.len() >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && size+n > caps.MaxBatchBytes)) {
 				if err := p.emit(ctx, rows, nil); err != nil {
 					return err
