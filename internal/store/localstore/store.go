@@ -233,9 +233,10 @@ func (s *Store) UpdateRun(ctx context.Context, r *store.Run) error {
 func (s *Store) prune(ctx context.Context, sync string) error {
 	// old lists the runs past the newest keep that still have rows in table.
 	old := func(keep int, table string) ([]string, error) {
+		// A run still running keeps everything, however many newer runs there are.
 		rows, err := s.db.QueryContext(ctx, `SELECT id FROM (
-			SELECT id FROM runs WHERE sync = ? ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?
-		) AS r WHERE EXISTS (SELECT 1 FROM `+table+` t WHERE t.run_id = r.id)`, sync, keep)
+			SELECT id, status FROM runs WHERE sync = ? ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?
+		) AS r WHERE r.status <> 'running' AND EXISTS (SELECT 1 FROM `+table+` t WHERE t.run_id = r.id)`, sync, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -342,20 +343,28 @@ func (s *Store) ListRuns(ctx context.Context, sync string, limit int) ([]*store.
 	return out, rows.Err()
 }
 
-// encodeBatchRows appends a batch's rows to b: op, key, error for each.
-func encodeBatchRows(b []byte, rows []store.BatchRow) []byte {
+// encodeBatchRows appends a batch's rows to b: op, key, and the error as 0 (none),
+// 1 (the batch's own error, stored once) or 2+length followed by the text.
+func encodeBatchRows(b []byte, rows []store.BatchRow, batchErr string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(rows)))
 	for _, r := range rows {
 		b = append(b, byte(r.Op))
 		b = binary.AppendUvarint(b, uint64(len(r.Key)))
 		b = append(b, r.Key...)
-		b = binary.AppendUvarint(b, uint64(len(r.Error)))
-		b = append(b, r.Error...)
+		switch {
+		case r.Error == "":
+			b = append(b, 0)
+		case r.Error == batchErr:
+			b = append(b, 1)
+		default:
+			b = binary.AppendUvarint(b, uint64(len(r.Error))+2)
+			b = append(b, r.Error...)
+		}
 	}
 	return b
 }
 
-func decodeBatchRows(b []byte) ([]store.BatchRow, error) {
+func decodeBatchRows(b []byte, batchErr string) ([]store.BatchRow, error) {
 	bad := errors.New("run log: damaged batch rows")
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)) {
@@ -363,25 +372,34 @@ func decodeBatchRows(b []byte) ([]store.BatchRow, error) {
 	}
 	b = b[k:]
 	out := make([]store.BatchRow, 0, n)
-	str := func() (string, bool) {
-		l, k := binary.Uvarint(b)
-		if k <= 0 || l > uint64(len(b)-k) {
-			return "", false
-		}
-		s := string(b[k : k+int(l)])
-		b = b[k+int(l):]
-		return s, true
-	}
 	for range n {
 		if len(b) == 0 {
 			return nil, bad
 		}
 		op := record.Op(b[0])
 		b = b[1:]
-		key, ok1 := str()
-		msg, ok2 := str()
-		if !ok1 || !ok2 {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
 			return nil, bad
+		}
+		key := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		code, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil, bad
+		}
+		b = b[k:]
+		var msg string
+		switch {
+		case code == 1:
+			msg = batchErr
+		case code >= 2:
+			l := code - 2
+			if l > uint64(len(b)) {
+				return nil, bad
+			}
+			msg = string(b[:l])
+			b = b[l:]
 		}
 		out = append(out, store.BatchRow{Op: op, Key: key, Error: msg})
 	}
@@ -427,12 +445,14 @@ func (s *Store) AppendBatches(ctx context.Context, batches []*store.Batch) error
 	}
 	var blob []byte // reused: the driver copies what it binds
 	for _, bt := range batches {
-		blob = encodeBatchRows(blob[:0], bt.Rows)
+		blob = encodeBatchRows(blob[:0], bt.Rows, bt.Error)
 		if _, err := insBatch.ExecContext(ctx, bt.RunID, bt.Seq, bt.ID, bt.Attempts, bt.Error, blob); err != nil {
 			return fmt.Errorf("run log: record batch %d of run %s: %w", bt.Seq, bt.RunID, err)
 		}
 		for _, r := range bt.Rows {
-			if r.Error == "" {
+			// A batch never sent (the run stopped) keeps its rows in the batch alone:
+			// a cancelled ten-million-row run must not write ten million issues.
+			if r.Error == "" || bt.Attempts == 0 {
 				continue
 			}
 			if _, err := insIssue.ExecContext(ctx, bt.RunID, r.Key, int(r.Op), string(store.RowFailed), r.Error, bt.Seq); err != nil {
@@ -504,46 +524,56 @@ func (s *Store) RowOutcomes(ctx context.Context, runID string, f store.RowFilter
 		}
 		return rows.Err()
 	}
-	if f.FailedOnly {
-		if f.Key != "" {
-			return out, issues(`AND key = ?`, f.Key)
+	// fromBatches adds the rows of the batches that match where.
+	fromBatches := func(where string) error {
+		rows, err := s.db.QueryContext(ctx, `SELECT seq, error, rows FROM batches WHERE run_id = ? `+where+` ORDER BY seq`, runID)
+		if err != nil {
+			return fmt.Errorf("run log: row outcomes: %w", err)
 		}
-		return out, issues(``)
+		defer rows.Close()
+		for rows.Next() && !full() {
+			var seq int
+			var batchErr string
+			var blob []byte
+			if err := rows.Scan(&seq, &batchErr, &blob); err != nil {
+				return err
+			}
+			brs, err := decodeBatchRows(blob, batchErr)
+			if err != nil {
+				return err
+			}
+			for _, r := range brs {
+				if f.Key != "" && r.Key != f.Key {
+					continue
+				}
+				o := store.RowOutcome{Key: r.Key, Op: r.Op, Status: store.RowSucceeded, Error: r.Error, BatchSeq: seq}
+				if r.Error != "" {
+					o.Status = store.RowFailed
+				}
+				out = append(out, o)
+				if full() {
+					break
+				}
+			}
+		}
+		return rows.Err()
+	}
+	if f.FailedOnly {
+		var err error
+		if f.Key != "" {
+			err = issues(`AND key = ?`, f.Key)
+		} else {
+			err = issues(``)
+		}
+		if err != nil || full() {
+			return out, err
+		}
+		return out, fromBatches(`AND attempts = 0`) // batches never sent: every row failed
 	}
 	// Succeeded rows live only in their batch's row list.
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, rows FROM batches WHERE run_id = ? ORDER BY seq`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("run log: row outcomes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() && !full() {
-		var seq int
-		var blob []byte
-		if err := rows.Scan(&seq, &blob); err != nil {
-			return nil, err
-		}
-		brs, err := decodeBatchRows(blob)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range brs {
-			if f.Key != "" && r.Key != f.Key {
-				continue
-			}
-			o := store.RowOutcome{Key: r.Key, Op: r.Op, Status: store.RowSucceeded, Error: r.Error, BatchSeq: seq}
-			if r.Error != "" {
-				o.Status = store.RowFailed
-			}
-			out = append(out, o)
-			if full() {
-				break
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := fromBatches(``); err != nil {
 		return nil, err
 	}
-	rows.Close()
 	if full() {
 		return out, nil
 	}
@@ -564,7 +594,7 @@ func (s *Store) GetBatch(ctx context.Context, runID string, seq int) (*store.Bat
 	if err != nil {
 		return nil, err
 	}
-	if bt.Rows, err = decodeBatchRows(blob); err != nil {
+	if bt.Rows, err = decodeBatchRows(blob, bt.Error); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT request_line, request_header, response_line, response_header, duration_us, err, body_offset, request_len, response_len

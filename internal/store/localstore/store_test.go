@@ -158,6 +158,9 @@ func TestOldRunsArePruned(t *testing.T) {
 		require.NoError(t, s.AppendBatches(ctx, []*store.Batch{{RunID: id, Seq: 1, ID: id + "-1", Attempts: 1,
 			Rows:      []store.BatchRow{{Key: "1", Op: record.OpAdd}},
 			Exchanges: []connector.Exchange{{Request: connector.Message{Line: "POST x", Body: []byte(`{"a":1}`)}}}}}))
+		if i == 3 {
+			continue // still running (another process): it keeps everything
+		}
 		require.NoError(t, s.UpdateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusSucceeded, StartedAt: base, FinishedAt: base}))
 	}
 	require.NoError(t, s.CreateRun(ctx, &store.Run{ID: "run-25", Sync: "a", Status: store.StatusRunning, StartedAt: base.Add(time.Minute)}))
@@ -166,6 +169,9 @@ func TestOldRunsArePruned(t *testing.T) {
 	require.Empty(t, old.Exchanges, "exchanges are kept for the newest 20 runs")
 	_, err = os.Stat(filepath.Join(s.Dir(), "exchanges", "run-05.s2"))
 	require.True(t, os.IsNotExist(err))
+	running, err := s.GetBatch(ctx, "run-03", 1)
+	require.NoError(t, err)
+	require.Len(t, running.Exchanges, 1, "a running run is never pruned")
 	recent, err := s.GetBatch(ctx, "run-06", 1)
 	require.NoError(t, err)
 	require.Len(t, recent.Exchanges, 1)
@@ -184,6 +190,7 @@ func TestInvalidOnlyRunsArePruned(t *testing.T) {
 		id := fmt.Sprintf("run-%03d", i)
 		require.NoError(t, s.CreateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusRunning, StartedAt: base.Add(time.Duration(i) * time.Second)}))
 		require.NoError(t, s.AppendRows(ctx, id, []store.RowOutcome{{Status: store.RowInvalid, Error: "primary key is null"}}))
+		require.NoError(t, s.UpdateRun(ctx, &store.Run{ID: id, Sync: "a", Status: store.StatusSucceeded, StartedAt: base, FinishedAt: base}))
 	}
 	old, err := s.RowOutcomes(ctx, "run-000", store.RowFilter{})
 	require.NoError(t, err)

@@ -97,7 +97,10 @@ func testRowOutcomes(t *testing.T, s store.Store) {
 	b2 := &store.Batch{RunID: "r1", Seq: 2, ID: "r1-2", Attempts: 1, Error: "HTTP 400", Rows: []store.BatchRow{
 		{Key: "4", Op: record.OpAdd, Error: "HTTP 400"},
 	}}
-	require.NoError(t, s.AppendBatches(ctx, []*store.Batch{b1, b2}))
+	b3 := &store.Batch{RunID: "r1", Seq: 3, ID: "r1-3", Attempts: 0, Error: "not sent: run cancelled", Rows: []store.BatchRow{
+		{Key: "5", Op: record.OpAdd, Error: "not sent: run cancelled"}, {Key: "6", Op: record.OpRemove, Error: "not sent: run cancelled"},
+	}}
+	require.NoError(t, s.AppendBatches(ctx, []*store.Batch{b1, b2, b3}))
 	require.NoError(t, s.AppendRows(ctx, "r1", []store.RowOutcome{{Key: "", Status: store.RowInvalid, Error: "primary key is null"}, {Key: "9", Status: store.RowInvalid, Error: "2 rows share this primary key"}}))
 
 	all, err := s.RowOutcomes(ctx, "r1", store.RowFilter{})
@@ -107,16 +110,21 @@ func testRowOutcomes(t *testing.T, s store.Store) {
 		{Key: "2", Op: record.OpChange, Status: store.RowFailed, Error: "bad", BatchSeq: 1},
 		{Key: "3", Op: record.OpRemove, Status: store.RowSucceeded, BatchSeq: 1},
 		{Key: "4", Op: record.OpAdd, Status: store.RowFailed, Error: "HTTP 400", BatchSeq: 2},
+		{Key: "5", Op: record.OpAdd, Status: store.RowFailed, Error: "not sent: run cancelled", BatchSeq: 3},
+		{Key: "6", Op: record.OpRemove, Status: store.RowFailed, Error: "not sent: run cancelled", BatchSeq: 3},
 		{Key: "", Status: store.RowInvalid, Error: "primary key is null"},
 		{Key: "9", Status: store.RowInvalid, Error: "2 rows share this primary key"},
 	}, all)
 
 	failed, err := s.RowOutcomes(ctx, "r1", store.RowFilter{FailedOnly: true})
 	require.NoError(t, err)
-	require.Len(t, failed, 4)
+	require.Len(t, failed, 6, "failed and invalid rows, including those of batches never sent")
 	for _, o := range failed {
 		require.NotEqual(t, store.RowSucceeded, o.Status)
 	}
+	unsent, err := s.RowOutcomes(ctx, "r1", store.RowFilter{Key: "6", FailedOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, []store.RowOutcome{{Key: "6", Op: record.OpRemove, Status: store.RowFailed, Error: "not sent: run cancelled", BatchSeq: 3}}, unsent)
 	one, err := s.RowOutcomes(ctx, "r1", store.RowFilter{Key: "3"})
 	require.NoError(t, err)
 	require.Equal(t, []store.RowOutcome{{Key: "3", Op: record.OpRemove, Status: store.RowSucceeded, BatchSeq: 1}}, one)
@@ -135,7 +143,7 @@ func testRowOutcomes(t *testing.T, s store.Store) {
 	require.Equal(t, ex.Response.Body, got.Exchanges[1].Response.Body)
 	require.Equal(t, ex.Request.Header, got.Exchanges[1].Request.Header)
 	require.Equal(t, ex.Duration, got.Exchanges[1].Duration)
-	_, err = s.GetBatch(ctx, "r1", 3)
+	_, err = s.GetBatch(ctx, "r1", 4)
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
