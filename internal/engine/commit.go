@@ -80,6 +80,18 @@ func (c *committer) add(o *outcome) error {
 			c.onFatal("not sent: " + c.fatal.Error())
 		}
 	}
+	if len(muts) > 0 && c.fatal != nil {
+		// Delivered but not recorded: the next run sends these rows again, so they
+		// count as failed here, with the reason.
+		reason := "delivered, but the baseline could not record it (" + c.fatal.Error() + "): it is sent again by the next run"
+		for i := range rows {
+			if rows[i].Error == "" {
+				rows[i].Error = reason
+				ok--
+				failed++
+			}
+		}
+	}
 	c.muts = muts[:0]
 	c.mu.Unlock()
 	c.stats.succeeded.Add(ok)

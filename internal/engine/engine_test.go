@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/diff"
 	"github.com/sluicehq/sluice/internal/engine"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/internal/store/localstore"
@@ -131,7 +132,48 @@ type harness struct {
 	planFor func(i int64) string // overrides the generated plan column
 }
 
+// failingStore is a store whose baselines fail to apply after a number of writes,
+// as a disk that fills up does.
+type failingStore struct {
+	store.Store
+	applies     int
+	failLookups bool
+}
+
+func (s *failingStore) OpenBaseline(ctx context.Context, p store.BaselineParams) (store.Baseline, error) {
+	b, err := s.Store.OpenBaseline(ctx, p)
+	if err != nil || p.ReadOnly {
+		return b, err
+	}
+	return &failingBaseline{Baseline: b, left: s.applies, failLookups: s.failLookups}, nil
+}
+
+type failingBaseline struct {
+	store.Baseline
+	left        int
+	failLookups bool
+}
+
+func (b *failingBaseline) Lookup(ctx context.Context, keys []diff.KeyHash) ([]store.Synced, error) {
+	if b.failLookups {
+		return nil, errors.New("read error")
+	}
+	return b.Baseline.Lookup(ctx, keys)
+}
+
+func (b *failingBaseline) Apply(ctx context.Context, muts []store.Mutation) error {
+	if b.left <= 0 {
+		return errors.New("no space left on device")
+	}
+	b.left--
+	return b.Baseline.Apply(ctx, muts)
+}
+
 func newHarness(t *testing.T, n int, caps connector.Capabilities) *harness {
+	return newHarnessWith(t, n, caps, nil)
+}
+
+func newHarnessWith(t *testing.T, n int, caps connector.Capabilities, wrap func(store.Store) store.Store) *harness {
 	round := 0
 	rows := n
 	dest := &capture{caps: caps}
@@ -141,9 +183,13 @@ func newHarness(t *testing.T, n int, caps connector.Capabilities) *harness {
 	p, err := config.Parse("sluice.yaml", dir, []byte(captureProject), cat, config.Options{})
 	require.NoError(t, err)
 	p.StateDir = filepath.Join(dir, ".sluice")
-	st, err := localstore.Open(context.Background(), p.StateDir)
+	ls, err := localstore.Open(context.Background(), p.StateDir)
 	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { ls.Close() })
+	var st store.Store = ls
+	if wrap != nil {
+		st = wrap(ls)
+	}
 	h.engine = engine.New(engine.Params{Project: p, Catalog: cat, Store: st})
 	return h
 }
@@ -251,4 +297,39 @@ func TestBatchBytesHoldForHardToEscapeValues(t *testing.T) {
 	for i, size := range h.dest.bytes {
 		require.LessOrEqual(t, size, 64<<10, "batch %d", i)
 	}
+}
+
+// When the baseline cannot record acknowledged rows (the disk filled up), they count
+// as failed, the run stops sending, and the next run plans exactly what the baseline
+// lacks.
+func TestBaselineWriteFailureCountsHonestly(t *testing.T) {
+	t.Parallel()
+	var fs *failingStore
+	h := newHarnessWith(t, 5000, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 4, MaxAttempts: 1},
+		func(s store.Store) store.Store { fs = &failingStore{Store: s, applies: 5}; return fs })
+	r := h.run(t)
+	require.Equal(t, store.StatusPartial, r.Status)
+	require.Contains(t, r.Error, "no space left on device")
+	require.Equal(t, int64(500), r.Stats.Succeeded, "five batches were recorded")
+	require.Equal(t, int64(4500), r.Stats.Failed)
+	fs.applies = 1 << 30
+	r = h.run(t)
+	require.Equal(t, int64(4500), r.Stats.Planned.Added, "the next run sends exactly what was not recorded")
+}
+
+// Cutting batches that fails part way (here, looking up previous fields) still gives
+// every planned row an outcome.
+func TestEveryPlannedRowHasAnOutcome(t *testing.T) {
+	t.Parallel()
+	var fs *failingStore
+	h := newHarnessWith(t, 1000, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 2, MaxAttempts: 1},
+		func(s store.Store) store.Store { fs = &failingStore{Store: s, applies: 1 << 30}; return fs })
+	h.run(t)
+	*h.round = 1
+	fs.failLookups = true
+	r := h.run(t)
+	require.Equal(t, store.StatusFailed, r.Status)
+	require.Contains(t, r.Error, "read error")
+	require.Equal(t, int64(10), r.Stats.Planned.Changed)
+	require.Equal(t, r.Stats.Planned.Total(), r.Stats.Succeeded+r.Stats.Failed)
 }

@@ -228,6 +228,18 @@ func (r *runner) execute(ctx context.Context) (err error) {
 		removedOps: plan.sync.Mode.Sends(record.OpRemove),
 	}, com.add)
 	comErr := com.close()
+	// Every planned row has an outcome, unless cutting batches failed part way (a
+	// baseline lookup, a spill read): the rows it never reached failed with it.
+	missing := counts.planned.Total() - r.live.succeeded.Load() - r.live.failed.Load()
+	if missing > 0 {
+		r.live.failed.Add(missing)
+		if sendErr == nil && comErr == nil {
+			sendErr = fmt.Errorf("%d planned rows were never sent (a bug: please report it)", missing)
+		} else {
+			sendErr = fmt.Errorf("%w; %d rows were not sent", errors.Join(comErr, sendErr), missing)
+			comErr = nil
+		}
+	}
 	switch {
 	case comErr != nil:
 		return comErr
