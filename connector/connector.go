@@ -178,7 +178,10 @@ type Capabilities struct {
 	RequestsPerSecond float64
 }
 
-// Batch is one request's worth of changes.
+// Batch is one request's worth of changes. A batch and everything in it (keys,
+// fields, their strings) are valid only during the Write that receives it: the engine
+// reuses their memory once the outcome is recorded. A destination that keeps any of
+// it beyond Write must copy it.
 type Batch struct {
 	Sync    string
 	RunID   string

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/record"
@@ -58,6 +59,7 @@ func TestDestination(t *testing.T, spec connector.DestinationSpec, h Harness) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, h, spec) })
 	t.Run("PartialFailure", func(t *testing.T) { testPartialFailure(t, h, spec) })
 	t.Run("Cancelled", func(t *testing.T) { testCancelled(t, h, spec) })
+	t.Run("BatchMemoryIsReused", func(t *testing.T) { testBatchMemoryReused(t, h, spec) })
 }
 
 var basicInfo = connector.SyncInfo{
@@ -435,4 +437,38 @@ func testCancelled(t *testing.T, h Harness, spec connector.DestinationSpec) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Write with a cancelled context did not return")
 	}
+}
+
+// testBatchMemoryReused checks that a destination keeps nothing of a batch after
+// Write returns: the engine reuses a batch's memory for the next one, so a
+// destination that holds on to keys or fields (to send them later) would send
+// whatever the memory holds by then.
+func testBatchMemoryReused(t *testing.T, h Harness, spec connector.DestinationSpec) {
+	tg := h.Setup(t, infoFor(upsertish(spec)), basicKinds)
+	defer tg.Destination.Close()
+	const n = 20
+	arena := make([]byte, 0, 4096)
+	want := map[string]record.Fields{}
+	var changes []record.Change
+	for i := range n {
+		key := "reuse" + strconv.Itoa(i)
+		values := []record.Value{key, key + "@example.com", int64(i)}
+		want[key] = record.MakeFields(basicInfo.Fields, values)
+		at := len(arena)
+		arena = append(arena, key...)
+		keyText := unsafe.String(&arena[at], len(key))
+		encAt := len(arena)
+		arena = record.AppendValues(arena, values)
+		changes = append(changes, record.Change{Op: record.OpAdd, Key: keyText, Fields: record.EncodedFields(basicInfo.Fields, arena[encAt:len(arena):len(arena)])})
+	}
+	write(t, tg.Destination, changes)
+	for i := range arena {
+		arena[i] = 'x' // what the engine's next batch would do to this memory
+	}
+	write(t, tg.Destination, []record.Change{add("after", 1)})
+	want["after"] = basicRow("after", 1)
+	if err := tg.Destination.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wantContents(t, tg, want)
 }
