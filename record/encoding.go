@@ -123,7 +123,7 @@ func decodeValues(dst []Value, b []byte, share bool) ([]Value, error) {
 	for range n {
 		var v Value
 		var err error
-		v, b, err = decodeValue(b, share)
+		v, b, err = decodeValue(b, share, 0)
 		if err != nil {
 			return dst, err
 		}
@@ -137,11 +137,11 @@ func decodeValues(dst []Value, b []byte, share bool) ([]Value, error) {
 
 // DecodeValue decodes one value and returns the bytes after it.
 func DecodeValue(b []byte) (Value, []byte, error) {
-	return decodeValue(b, false)
+	return decodeValue(b, false, 0)
 }
 
-func decodeValue(b []byte, share bool) (Value, []byte, error) {
-	if len(b) == 0 {
+func decodeValue(b []byte, share bool, depth int) (Value, []byte, error) {
+	if len(b) == 0 || depth > maxDepth {
 		return nil, nil, ErrCorrupt
 	}
 	str := func(p []byte) string {
@@ -222,7 +222,7 @@ func decodeValue(b []byte, share bool) (Value, []byte, error) {
 		for range n {
 			var v Value
 			var err error
-			if v, b, err = decodeValue(b, share); err != nil {
+			if v, b, err = decodeValue(b, share, depth+1); err != nil {
 				return nil, nil, err
 			}
 			list = append(list, v)
@@ -241,7 +241,7 @@ func decodeValue(b []byte, share bool) (Value, []byte, error) {
 				return nil, nil, err
 			}
 			var v Value
-			if v, b, err = decodeValue(rest, share); err != nil {
+			if v, b, err = decodeValue(rest, share, depth+1); err != nil {
 				return nil, nil, err
 			}
 			s = append(s, Field{Name: str(name), Value: v})
@@ -312,7 +312,9 @@ func ValidEncoding(b []byte, n int) bool {
 	return len(b) == 0
 }
 
-const maxDepth = 256
+// maxDepth bounds how deeply lists and structs nest in an encoding; decoding and
+// validating agree on it (DuckDB's own types nest far less).
+const maxDepth = 1000
 
 // skipValue returns the bytes after one valid value.
 func skipValue(b []byte, depth int) ([]byte, bool) {

@@ -307,3 +307,17 @@ func TestAppendJSONWithReusesNames(t *testing.T) {
 	require.Equal(t, `{"z":true}`, string(other.AppendJSONWith(nil, &keys)), "a different names slice is quoted anew")
 	require.Equal(t, string(f.AppendJSON(nil)), string(f.AppendJSONWith(nil, &keys)))
 }
+
+// Decoding and validating agree on how deeply values may nest.
+func TestNestingDepthAgrees(t *testing.T) {
+	t.Parallel()
+	for _, depth := range []int{10, 999, 1000, 1001, 5000} {
+		var v record.Value = int64(1)
+		for range depth {
+			v = []record.Value{v}
+		}
+		enc := record.AppendValues(nil, []record.Value{v})
+		_, err := record.DecodeValues(nil, enc)
+		require.Equal(t, err == nil, record.ValidEncoding(enc, 1), "depth %d", depth)
+	}
+}

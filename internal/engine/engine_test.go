@@ -333,3 +333,17 @@ func TestEveryPlannedRowHasAnOutcome(t *testing.T) {
 	require.Equal(t, int64(10), r.Stats.Planned.Changed)
 	require.Equal(t, r.Stats.Planned.Total(), r.Stats.Succeeded+r.Stats.Failed)
 }
+
+// A Retry-After longer than a run waits fails the batch at once instead of stalling
+// every sender for an hour.
+func TestLongRetryAfterFailsTheBatch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 50, connector.Capabilities{MaxBatchRecords: 50, MaxInFlight: 1, MaxAttempts: 5})
+	h.dest.misbehave = func(b *connector.Batch) error {
+		return connector.Throttled(errors.New("HTTP 429"), time.Hour)
+	}
+	r := h.run(t)
+	require.Equal(t, store.StatusFailed, r.Status)
+	require.Equal(t, int64(1), r.Stats.Requests)
+	require.Equal(t, int64(50), r.Stats.Failed)
+}

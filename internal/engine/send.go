@@ -155,6 +155,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// maxRetryAfter is the longest Retry-After a run waits for.
+const maxRetryAfter = 5 * time.Minute
+
 // backoff is exponential with jitter: 250 ms, 500 ms, 1 s … capped at 30 s, each
 // drawn between half and all of that.
 func backoff(attempt int) time.Duration {
@@ -239,6 +242,12 @@ func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 		}
 		delay := backoff(out.attempts)
 		if d, ok := connector.RetryDelay(err); ok && d > 0 {
+			if d > maxRetryAfter {
+				// Waiting that long inside a run would hold every sender; the rows
+				// fail now and the next run sends them.
+				failAll(fmt.Sprintf("%s (the destination asked to wait %s before retrying, more than the %s a run waits)", msg, d.Round(time.Second), maxRetryAfter))
+				return out
+			}
 			delay = d + rand.N(d/10+time.Millisecond)
 		}
 		if connector.RateLimited(err) {

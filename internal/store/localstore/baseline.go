@@ -39,6 +39,7 @@ type baseline struct {
 	locs  []loc // parallel to index entries; loaded on first use unless a tail forced it
 
 	readers  map[int]*os.File
+	tailPuts map[int]int64 // put frames after the index, by log
 	locsFile *os.File // the index's locations, read one at a time until lookups are many
 	lookups  int
 
@@ -57,7 +58,7 @@ var _ store.Baseline = (*baseline)(nil)
 func foldTail(indexed int) int { return max(indexed/8, 50_000) }
 
 func openBaseline(dir string, readOnly bool) (*baseline, error) {
-	b := &baseline{dir: dir, readOnly: readOnly, readers: map[int]*os.File{}, schemaIDs: map[string]int{}}
+	b := &baseline{dir: dir, readOnly: readOnly, readers: map[int]*os.File{}, schemaIDs: map[string]int{}, tailPuts: map[int]int64{}}
 	if readOnly {
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			b.m = &manifest{Format: manifestFormat, NextFile: 1}
@@ -192,7 +193,9 @@ func (b *baseline) replayTail() ([]tailEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		info.Puts += puts
+		// Counted apart from the manifest's figures, which cover what an index
+		// covers; the manifest may be saved again before the next fold.
+		b.tailPuts[info.Num] += puts
 		fi, statErr := os.Stat(path)
 		if statErr != nil {
 			return nil, statErr
@@ -400,11 +403,23 @@ func (b *baseline) newLog() error {
 	if err != nil {
 		return err
 	}
+	// The old log stops being the last one, where a torn end is cut off on open:
+	// it must be whole on disk before the manifest says another follows it.
+	if b.active != nil {
+		if err := b.active.Sync(); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return err
+		}
+	}
 	next := *b.m
 	next.NextFile = num + 1
 	next.Logs = append(slices.Clone(b.m.Logs), logInfo{Num: num})
 	if len(b.m.Logs) == 0 {
 		next.IndexedLog, next.IndexedOffset = num, 0
+	}
+	if n := len(next.Logs); n >= 2 {
+		next.Logs[n-2].Bytes = b.activeSize
 	}
 	if err := next.save(b.dir); err != nil {
 		f.Close()
@@ -412,7 +427,6 @@ func (b *baseline) newLog() error {
 		return err
 	}
 	if b.active != nil {
-		b.active.Sync()
 		b.active.Close()
 	}
 	*b.m = next
@@ -427,15 +441,23 @@ func (b *baseline) fold() error {
 		return err
 	}
 	var puts, bytes int64
-	for _, l := range b.m.Logs {
-		puts += l.Puts
-		bytes += l.Bytes
+	logs := slices.Clone(b.m.Logs)
+	for i := range logs {
+		logs[i].Puts += b.tailPuts[logs[i].Num]
+		puts += logs[i].Puts
+		bytes += logs[i].Bytes
 	}
 	live := int64(b.index.Len())
+	var err error
 	if puts-live > live && bytes > rewriteMinBytes {
-		return b.rewriteLogs()
+		err = b.rewriteLogs()
+	} else {
+		err = b.writeIndex(logs, b.m.activeLog(), b.activeSize)
 	}
-	return b.writeIndex(b.m.Logs, b.m.activeLog(), b.activeSize)
+	if err == nil {
+		clear(b.tailPuts) // the new index and manifest count them
+	}
+	return err
 }
 
 func (b *baseline) writeIndex(logs []logInfo, indexedLog int, indexedOffset int64) error {
