@@ -110,3 +110,16 @@ func TestBrokenInputAfterAGoodRunKeepsTheBaseline(t *testing.T) {
 func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(i)) }
 
 func jsonNum(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// A state directory that cannot be written fails the run with exit code 1, and
+// --json still prints one object.
+func TestUnwritableStateIsAFailedRun(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	state := filepath.Join(p.dir, "state-file")
+	require.NoError(t, os.WriteFile(state, []byte("not a directory"), 0o644))
+	out, errOut, code := p.sluice("sync", "users_to_hook", "--json", "--state-dir", state)
+	require.Equal(t, 1, code, errOut)
+	v := decodeObject(t, out)
+	require.Equal(t, "failed", v["status"])
+	require.NotEmpty(t, v["error"])
+}

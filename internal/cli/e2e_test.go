@@ -75,7 +75,7 @@ func TestInvalidRowsAreCountedAndNeverSent(t *testing.T) {
 
 	out, _, code := p.sluice("run", "show", run["run_id"].(string), "--failed")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "primary key is null")
+	require.Contains(t, out, "primary key is null (row 1001 of the model")
 	require.Contains(t, out, "row 10: invalid: 2 rows share this primary key")
 	require.Contains(t, out, "row 2000: invalid: 2 rows share this primary key")
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -24,6 +25,11 @@ func (a *app) syncCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.open(cmd.Context())
 			if err != nil {
+				var ee *exitError
+				if a.jsonOut && errors.As(err, &ee) && ee.code == exitRunFail {
+					// The state could not be opened: still one JSON object, a failed one.
+					writeJSON(a.stdout, map[string]any{"sync": args[0], "status": store.StatusFailed, "error": ee.err.Error()})
+				}
 				return err
 			}
 			defer s.close()
@@ -43,7 +49,12 @@ func (a *app) syncCommand() *cobra.Command {
 				bar.finish()
 			}
 			if run == nil {
-				return usageError(err)
+				// The run could not even be recorded (the state directory): still one
+				// JSON object, a failed one, for programs that read it.
+				if a.jsonOut {
+					writeJSON(a.stdout, map[string]any{"sync": args[0], "status": store.StatusFailed, "error": err.Error()})
+				}
+				return &exitError{code: exitRunFail, err: err}
 			}
 			if a.jsonOut {
 				writeJSON(a.stdout, runJSON(run))

@@ -93,26 +93,32 @@ func scan(ctx context.Context, p scanParams) (*scanResult, error) {
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
-	chunks := make(chan []record.Row, 2*nWorkers)
+	// A chunk carries its place in the model, for messages about its rows.
+	type chunk struct {
+		rows  []record.Row
+		first int64
+	}
+	chunks := make(chan chunk, 2*nWorkers)
 	free := make(chan []record.Row, 3*nWorkers)
-	var rowOffset atomic.Int64
 	g.Go(func() error {
 		defer close(chunks)
+		var read int64
 		for {
-			var chunk []record.Row
+			var rows []record.Row
 			select {
-			case chunk = <-free:
+			case rows = <-free:
 			default:
-				chunk = make([]record.Row, chunkRows)
+				rows = make([]record.Row, chunkRows)
 			}
-			n, err := p.rows.Next(chunk[:chunkRows])
+			n, err := p.rows.Next(rows[:chunkRows])
 			if n > 0 {
 				p.rowsRead.Add(int64(n))
 				select {
-				case chunks <- chunk[:n]:
+				case chunks <- chunk{rows: rows[:n], first: read}:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
+				read += int64(n)
 			}
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -124,13 +130,12 @@ func scan(ctx context.Context, p scanParams) (*scanResult, error) {
 	})
 	for _, w := range workers {
 		g.Go(func() error {
-			for chunk := range chunks {
-				first := rowOffset.Add(int64(len(chunk))) - int64(len(chunk))
-				if err := w.observeChunk(&p, res.hasher, chunk, first); err != nil {
+			for c := range chunks {
+				if err := w.observeChunk(&p, res.hasher, c.rows, c.first); err != nil {
 					return err
 				}
 				select {
-				case free <- chunk[:cap(chunk)]:
+				case free <- c.rows[:cap(c.rows)]:
 				default:
 				}
 			}
