@@ -40,7 +40,7 @@ type baseline struct {
 
 	readers  map[int]*os.File
 	tailPuts map[int]int64 // put frames after the index, by log
-	locsFile *os.File // the index's locations, read one at a time until lookups are many
+	locsFile *os.File      // the index's locations, read one at a time until lookups are many
 	lookups  int
 
 	active     *os.File
