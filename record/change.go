@@ -56,6 +56,17 @@ func (f Fields) Encoded() []byte {
 	return AppendValues(nil, f.values)
 }
 
+// EncodedLen is len(f.Encoded()), without encoding fields that hold values.
+func (f Fields) EncodedLen() int {
+	switch {
+	case f.enc != nil:
+		return len(f.enc)
+	case len(f.values) == 0:
+		return 1 // the count
+	}
+	return len(AppendValues(nil, f.values))
+}
+
 // Get returns the value of the named field and whether it exists.
 func (f Fields) Get(name string) (Value, bool) {
 	for i, n := range f.Names {

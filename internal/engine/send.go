@@ -410,7 +410,7 @@ func (p *batcherParams) emit(ctx context.Context, rows batchRows, release func()
 func tooBig(rows *batchRows, max int) bool {
 	bound := 0
 	for _, c := range rows.changes {
-		bound += 11*(len(c.Fields.Encoded())+len(c.Previous.Encoded())) + 6*len(c.Key) + 80
+		bound += 11*(c.Fields.EncodedLen()+c.Previous.EncodedLen()) + 6*len(c.Key) + 80
 		for _, n := range c.Fields.Names {
 			bound += 6*len(n) + 4
 		}
