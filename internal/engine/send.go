@@ -318,11 +318,20 @@ func redactMessage(m connector.Message, r redactor) connector.Message {
 // estimateSize guesses a change's share of a request, for MaxBatchBytes: the JSON of
 // a record is close to its binary encoding plus its field names and punctuation.
 func estimateSize(op record.Op, keyLen, valuesLen int, names []string) int {
-	n := valuesLen + keyLen + 48
+	return estimateWithNames(op, keyLen, valuesLen, namesCost(names))
+}
+
+// namesCost is what field names add to a record's JSON.
+func namesCost(names []string) int {
+	n := 0
 	for _, name := range names {
 		n += len(name) + 4
 	}
-	n = n * 5 / 4
+	return n
+}
+
+func estimateWithNames(op record.Op, keyLen, valuesLen, names int) int {
+	n := (valuesLen + keyLen + 48 + names) * 5 / 4
 	if op == record.OpChange {
 		n *= 2 // previous
 	}
@@ -458,16 +467,21 @@ type batchMemory struct {
 // by every garbage collection, and a busy run collects often.
 var batchMemories = make(chan *batchMemory, 64)
 
+// arenaHint is the size of the last arena released: new arenas start that large
+// rather than growing by doubling, copying as they go.
+var arenaHint atomic.Int64
+
 func getBatchMemory() *batchMemory {
 	select {
 	case m := <-batchMemories:
 		return m
 	default:
-		return new(batchMemory)
+		return &batchMemory{arena: make([]byte, 0, arenaHint.Load()*9/8)}
 	}
 }
 
 func (m *batchMemory) release() {
+	arenaHint.Store(int64(len(m.arena)))
 	clear(m.rows.changes) // drop references into the arena before reuse
 	m.arena = m.arena[:0]
 	m.rows = batchRows{changes: m.rows.changes[:0], keys: m.rows.keys[:0], hashes: m.rows.hashes[:0]}
@@ -481,16 +495,17 @@ func (m *batchMemory) release() {
 // copied into one arena and used in place, so that a row costs no allocation of its
 // own on the way to the destination.
 type cutter struct {
-	p    *batcherParams
-	mem  *batchMemory
-	rows []spilledRow
-	size int
+	p     *batcherParams
+	mem   *batchMemory
+	rows  []spilledRow
+	size  int
+	names int // namesCost of the sync's fields
 }
 
 // add appends a row to the batch being cut, cutting it first when the row would not fit.
 func (c *cutter) add(ctx context.Context, op record.Op, key diff.KeyHash, row uint64, text, values []byte) error {
 	caps := c.p.sender.caps
-	n := estimateSize(op, len(text), len(values), c.p.fields.names)
+	n := estimateWithNames(op, len(text), len(values), c.names)
 	if len(c.rows) > 0 && (len(c.rows) >= caps.MaxBatchRecords || (caps.MaxBatchBytes > 0 && c.size+n > caps.MaxBatchBytes)) {
 		if err := c.flush(ctx); err != nil {
 			return err
@@ -547,7 +562,7 @@ func (c *cutter) absorb(ctx context.Context, o *cutter) error {
 // cutSpill reads one spill file. The last rows of each file make a short batch; the
 // cutters pass theirs along so that only the last one to finish cuts one.
 func cutSpill(ctx context.Context, p *batcherParams, sp *spillWriter) error {
-	c := &cutter{p: p, mem: getBatchMemory()}
+	c := &cutter{p: p, mem: getBatchMemory(), names: namesCost(p.fields.names)}
 	rd := newSpillReader(sp.f)
 	if _, err := sp.f.Seek(0, io.SeekStart); err != nil {
 		return err
