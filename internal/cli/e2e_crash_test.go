@@ -63,7 +63,10 @@ func mountTmpfs(t *testing.T, size string) string {
 	}
 	dir := t.TempDir()
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput()
-	require.NoError(t, err, "mount tmpfs: %s", out)
+	if err != nil {
+		// root without CAP_SYS_ADMIN (some containers): say so rather than fail
+		t.Skipf("cannot mount a tmpfs to fill (%v: %s): this machine cannot run the disk-full test", err, out)
+	}
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 	return dir
 }
