@@ -132,7 +132,7 @@ func tryWrite(d connector.Destination, changes []record.Change) error {
 			return err
 		}
 		if traced == 0 {
-			return errors.New("Write traced no exchange: call Batch.Trace for every request")
+			return errors.New("the destination traced no exchange: Write must call Batch.Trace for every request")
 		}
 	}
 	return nil

@@ -30,7 +30,6 @@ type spillWriter struct {
 	f   *os.File
 	w   *bufio.Writer
 	buf []byte
-	n   int
 }
 
 func newSpillWriter(path string) (*spillWriter, error) {
@@ -56,7 +55,6 @@ func (s *spillWriter) write(r *spillRecord) error {
 	b = binary.AppendUvarint(b, uint64(len(r.values)))
 	b = append(b, r.values...)
 	s.buf = b
-	s.n++
 	_, err := s.w.Write(b)
 	return err
 }
@@ -164,11 +162,4 @@ func (s *spillReader) next(rec *spillRecord) error {
 	rec.values = b[at : at+int(valLen) : at+int(valLen)]
 	s.pos += at + int(valLen)
 	return nil
-}
-
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
 }

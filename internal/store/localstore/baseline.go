@@ -516,10 +516,13 @@ func (b *baseline) rewriteLogs() error {
 		}
 		off += int64(len(frame))
 	}
-	if err := w.Flush(); err == nil {
-		err = f.Sync()
+	err = w.Flush()
+	if err == nil {
+		err = syncFile(f)
 	}
-	f.Close()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		os.Remove(path)
 		return err
@@ -704,6 +707,9 @@ func (b *baseline) Close() error {
 	}
 	return err
 }
+
+// syncFile is (*os.File).Sync; tests replace it to make a rewrite fail part way.
+var syncFile = (*os.File).Sync
 
 // rewriteMinBytes keeps small baselines from being rewritten for little gain.
 var rewriteMinBytes int64 = 64 << 20

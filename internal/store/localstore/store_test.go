@@ -238,3 +238,34 @@ func TestTailIsCountedOnce(t *testing.T) {
 	}
 	require.Equal(t, int64(60_000), puts, "the puts the index covers (three rounds), each counted once")
 }
+
+// A log rewrite that fails part way (here its fsync) leaves the old logs and index
+// in charge: nothing acknowledged is lost, and the open reports the failure.
+func TestFailedRewriteLosesNothing(t *testing.T) {
+	defer localstore.SetRewriteMinBytes(0)()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	for round := range 3 {
+		b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"})
+		require.NoError(t, err)
+		var muts []store.Mutation
+		for i := range 60_000 {
+			muts = append(muts, mutation(strconv.Itoa(i%20_000), strconv.Itoa(round)))
+		}
+		require.NoError(t, b.Apply(ctx, muts))
+		require.NoError(t, b.Close())
+	}
+	restore := localstore.FailSyncs()
+	_, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a"}) // wants to rewrite: most frames are dead
+	restore()
+	require.ErrorContains(t, err, "injected fsync failure")
+	b, err := s.OpenBaseline(ctx, store.BaselineParams{Sync: "a", ReadOnly: true})
+	require.NoError(t, err)
+	defer b.Close()
+	ix, _ := b.Index(ctx)
+	require.Equal(t, 20_000, ix.Len())
+	got, err := b.Lookup(ctx, []diff.KeyHash{diff.HashKey("7")})
+	require.NoError(t, err)
+	require.Equal(t, "2", got[0].Fields.Values()[0], "the newest value survives")
+}
