@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -171,14 +170,10 @@ func (a *app) loadProject() (*config.Project, error) {
 
 // requireSync ends the command with a usage error when the project has no such sync.
 func (a *app) requireSync(p *config.Project, name string) error {
-	if _, ok := p.Syncs[name]; ok {
-		return nil
+	if _, err := p.Sync(name); err != nil {
+		return usageError(err)
 	}
-	names := p.SyncNames()
-	if len(names) == 0 {
-		return usageError(fmt.Errorf("no sync named %q: %s declares no syncs", name, a.configPath))
-	}
-	return usageError(fmt.Errorf("no sync named %q in %s: the syncs are %s", name, a.configPath, strings.Join(names, ", ")))
+	return nil
 }
 
 // session is a loaded project with its store and engine.

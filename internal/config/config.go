@@ -105,6 +105,18 @@ func (p *Project) SyncNames() []string {
 	return names
 }
 
+// Sync returns the named sync, or an error that lists the syncs there are.
+func (p *Project) Sync(name string) (*Sync, error) {
+	if s, ok := p.Syncs[name]; ok {
+		return s, nil
+	}
+	names := p.SyncNames()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no sync named %q: %s declares no syncs", name, p.File)
+	}
+	return nil, fmt.Errorf("no sync named %q in %s: the syncs are %s", name, p.File, strings.Join(names, ", "))
+}
+
 // Redact replaces every secret value in s, longest first, with "[REDACTED]".
 func (p *Project) Redact(s string) string {
 	if p == nil {

@@ -65,13 +65,9 @@ type syncPlan struct {
 }
 
 func (e *Engine) resolve(name string) (*syncPlan, error) {
-	s, ok := e.project.Syncs[name]
-	if !ok {
-		names := e.project.SyncNames()
-		if len(names) == 0 {
-			return nil, fmt.Errorf("no sync named %q: %s declares no syncs", name, e.project.File)
-		}
-		return nil, fmt.Errorf("no sync named %q in %s: the syncs are %s", name, e.project.File, strings.Join(names, ", "))
+	s, err := e.project.Sync(name)
+	if err != nil {
+		return nil, err
 	}
 	p := &syncPlan{sync: s, model: e.project.Models[s.Model], dest: e.project.Destinations[s.Destination]}
 	p.source = e.project.Sources[p.model.Source]
