@@ -22,9 +22,12 @@ type committer struct {
 	stats    *liveStats
 	onFatal  func(reason string)
 
-	mu    sync.Mutex // serialises baseline writes
-	muts  []store.Mutation
-	fatal error
+	mu   sync.Mutex // serialises baseline writes
+	muts []store.Mutation
+	// baselineErr stops baseline writes (rows delivered after it count as failed);
+	// fatal is the first failure of either kind, which stops the run's sending.
+	baselineErr error
+	fatal       error
 
 	log chan logged
 	wg  sync.WaitGroup
@@ -73,17 +76,17 @@ func (c *committer) add(o *outcome) error {
 			muts = append(muts, store.Mutation{Key: o.rows.keys[i], Row: o.rows.hashes[i], KeyText: ch.Key, Names: ch.Fields.Names, Values: ch.Fields.Encoded()})
 		}
 	}
-	if len(muts) > 0 && c.fatal == nil {
+	if len(muts) > 0 && c.baselineErr == nil {
 		// Committing finishes even when the run is cancelled: the rows were delivered.
 		if err := c.baseline.Apply(context.Background(), muts); err != nil {
-			c.fatal = fmt.Errorf("save baseline: %w", err)
-			c.onFatal("not sent: " + c.fatal.Error())
+			c.baselineErr = fmt.Errorf("save baseline: %w", err)
+			c.failLocked(c.baselineErr)
 		}
 	}
-	if len(muts) > 0 && c.fatal != nil {
+	if len(muts) > 0 && c.baselineErr != nil {
 		// Delivered but not recorded: the next run sends these rows again, so they
 		// count as failed here, with the reason.
-		reason := "delivered, but the baseline could not record it (" + c.fatal.Error() + "): it is sent again by the next run"
+		reason := "delivered, but the baseline could not record it (" + c.baselineErr.Error() + "): it is sent again by the next run"
 		for i := range rows {
 			if rows[i].Error == "" {
 				rows[i].Error = reason
@@ -115,6 +118,11 @@ func (c *committer) close() error {
 func (c *committer) setFatal(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.failLocked(err)
+}
+
+// failLocked records the run's first failure and stops its sending; c.mu is held.
+func (c *committer) failLocked(err error) {
 	if c.fatal == nil {
 		c.fatal = err
 		c.onFatal("not sent: " + err.Error())

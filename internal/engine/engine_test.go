@@ -138,6 +138,14 @@ type failingStore struct {
 	store.Store
 	applies     int
 	failLookups bool
+	failLog     bool
+}
+
+func (s *failingStore) AppendBatches(ctx context.Context, b []*store.Batch) error {
+	if s.failLog {
+		return errors.New("run log: disk I/O error")
+	}
+	return s.Store.AppendBatches(ctx, b)
 }
 
 func (s *failingStore) OpenBaseline(ctx context.Context, p store.BaselineParams) (store.Baseline, error) {
@@ -346,4 +354,25 @@ func TestLongRetryAfterFailsTheBatch(t *testing.T) {
 	require.Equal(t, store.StatusFailed, r.Status)
 	require.Equal(t, int64(1), r.Stats.Requests)
 	require.Equal(t, int64(50), r.Stats.Failed)
+}
+
+// A run log that cannot be written stops the run, but never the baseline: rows the
+// destination acknowledged are recorded there, and only the others are sent again.
+func TestRunLogFailureKeepsTheBaselineGoing(t *testing.T) {
+	t.Parallel()
+	var fs *failingStore
+	// Enough batches that the run log's first group (64 batches) fails while more
+	// are still being delivered.
+	h := newHarnessWith(t, 20_000, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 2, MaxAttempts: 1},
+		func(s store.Store) store.Store { fs = &failingStore{Store: s, applies: 1 << 30, failLog: true}; return fs })
+	r := h.run(t)
+	require.Contains(t, r.Error, "run log")
+	delivered := 0
+	for _, b := range h.dest.batches {
+		delivered += len(b)
+	}
+	require.Positive(t, delivered)
+	fs.failLog = false
+	r = h.run(t)
+	require.Equal(t, int64(20_000-delivered), r.Stats.Planned.Added, "what was delivered is in the baseline")
 }
