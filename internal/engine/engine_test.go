@@ -364,7 +364,10 @@ func TestRunLogFailureKeepsTheBaselineGoing(t *testing.T) {
 	// Enough batches that the run log's first group (64 batches) fails while more
 	// are still being delivered.
 	h := newHarnessWith(t, 20_000, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 2, MaxAttempts: 1},
-		func(s store.Store) store.Store { fs = &failingStore{Store: s, applies: 1 << 30, failLog: true}; return fs })
+		func(s store.Store) store.Store {
+			fs = &failingStore{Store: s, applies: 1 << 30, failLog: true}
+			return fs
+		})
 	r := h.run(t)
 	require.Contains(t, r.Error, "run log")
 	delivered := 0
