@@ -166,6 +166,12 @@ func peakMiB() float64 {
 	return 0
 }
 
+// reportRowsAndPeak reports rows per second over the timed part and the peak memory.
+func reportRowsAndPeak(b *testing.B, rowsPerOp int) {
+	b.ReportMetric(float64(rowsPerOp)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(peakMiB(), "peak-MiB")
+}
+
 // plainScan reads the model the way a plain Go program would: database/sql, every
 // column scanned into an any.
 func plainScan(b *testing.B, path string, n int) {
@@ -206,8 +212,7 @@ func BenchmarkPlainScan(b *testing.B) {
 	for range b.N {
 		plainScan(b, path, n)
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	reportRowsAndPeak(b, n)
 }
 
 // BenchmarkInitialSyncVsScan alternates a plain scan and an initial sync of the same
@@ -247,8 +252,7 @@ func BenchmarkInitialSync(b *testing.B) {
 	}
 	b.ReportMetric(float64(readMS)/float64(b.N), "read-ms")
 	b.ReportMetric(float64(writeMS)/float64(b.N), "write-ms")
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	reportRowsAndPeak(b, n)
 }
 
 func BenchmarkChangedSync(b *testing.B) {
@@ -272,8 +276,7 @@ func BenchmarkChangedSync(b *testing.B) {
 			b.Fatalf("changed %d, want %d", r.Stats.Planned.Changed, n/100)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	reportRowsAndPeak(b, n)
 }
 
 // BenchmarkPlan10MDuckDB is BenchmarkDiff10M with the rows read from DuckDB: the
@@ -295,8 +298,7 @@ func BenchmarkPlan10MDuckDB(b *testing.B) {
 			b.Fatalf("changed %d, want %d", p.Planned.Changed, n/100)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	reportRowsAndPeak(b, n)
 }
 
 // generated is a source of n synthetic rows made on the fly, shaped like the
@@ -412,6 +414,5 @@ func BenchmarkDiff10M(b *testing.B) {
 			b.Fatalf("changed %d, want %d", plan.Planned.Changed, n/100)
 		}
 	}
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(peakMiB(), "peak-MiB")
+	reportRowsAndPeak(b, n)
 }

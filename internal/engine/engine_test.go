@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -378,4 +379,23 @@ func TestRunLogFailureKeepsTheBaselineGoing(t *testing.T) {
 	fs.failLog = false
 	r = h.run(t)
 	require.Equal(t, int64(20_000-delivered), r.Stats.Planned.Added, "what was delivered is in the baseline")
+}
+
+// A destination's Retry-After is waited out before the batch is tried again, and
+// the wait is reported.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 50, connector.Capabilities{MaxBatchRecords: 50, MaxInFlight: 1, MaxAttempts: 3})
+	var calls atomic.Int32
+	h.dest.misbehave = func(b *connector.Batch) error {
+		if calls.Add(1) == 1 {
+			return connector.Throttled(errors.New("HTTP 429"), 300*time.Millisecond)
+		}
+		return nil
+	}
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.Equal(t, int64(2), r.Stats.Requests)
+	require.Equal(t, int64(1), r.Stats.RateLimited)
+	require.GreaterOrEqual(t, r.Stats.RateLimitWaitMS, int64(300))
 }
