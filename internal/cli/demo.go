@@ -9,12 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/demo"
 	"github.com/sluicehq/sluice/internal/engine"
-	"github.com/sluicehq/sluice/internal/registry"
 	"github.com/sluicehq/sluice/internal/store"
-	"github.com/sluicehq/sluice/internal/store/localstore"
 )
 
 func (a *app) demoCommand() *cobra.Command {
@@ -52,16 +49,19 @@ func (a *app) runDemo(ctx context.Context, dir string) error {
 	fmt.Fprintf(w, "   refuses the %d users whose email is @example.invalid.\n", len(env.Rejected))
 	fmt.Fprintf(w, "   Project file %s syncs them in mirror mode.\n", rel(abs, env.Config))
 
-	p, err := config.Load(env.Config, registry.Catalog{}, config.Options{})
-	if err != nil {
-		return &exitError{code: exitRunFail, err: err}
+	// What to type afterwards, from where the user is now (opening moves into the project).
+	cfgFlag := ""
+	if r := rel(mustCwd(), env.Config); r != "sluice.yaml" {
+		cfgFlag = " --config " + r
 	}
-	st, err := localstore.Open(ctx, p.StateDir)
+	a.configPath = env.Config
+	s, err := a.open(ctx)
 	if err != nil {
-		return &exitError{code: exitRunFail, err: err}
+		return err
 	}
-	defer st.Close()
-	eng := engine.New(engine.Params{Project: p, Catalog: registry.Catalog{}, Store: st, Logger: a.logger(p)})
+	defer s.close()
+	st, eng := s.store, s.engine
+	w = a.stdout // from here on through the project's redaction
 	const syncName = "profiles_to_crm"
 
 	step(2, "First sync: every profile is new")
@@ -124,10 +124,6 @@ func (a *app) runDemo(ctx context.Context, dir string) error {
 	fmt.Fprintf(w, "   $ sluice run show %s --key %s\n", shownRun, failedKey)
 	printRows(indent(w), rows, batches, failedKey, false)
 
-	cfgFlag := ""
-	if rel(mustCwd(), env.Config) != "sluice.yaml" {
-		cfgFlag = " --config " + rel(mustCwd(), env.Config)
-	}
 	fmt.Fprintf(w, "\nExplore what the demo left behind (the receiver stops when the demo exits;\n")
 	fmt.Fprintf(w, "build the command first with `go build -o sluice ./cmd/sluice` if you ran the demo with go run):\n")
 	fmt.Fprintf(w, "   sluice runs%s\n", cfgFlag)
