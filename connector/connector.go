@@ -174,8 +174,43 @@ type Capabilities struct {
 	MaxInFlight     int // most concurrent requests
 	// MaxAttempts bounds tries of a batch that fails transiently (1 means no retry).
 	MaxAttempts int
-	// RequestsPerSecond paces requests; 0 means unpaced.
+	// RequestsPerSecond paces requests in the engine; 0 means unpaced. Destinations
+	// that pace themselves (see connector/saas) leave it 0 and declare Limits.
 	RequestsPerSecond float64
+	// Limits are the API's rate limits as they apply to this sync (lowered by the
+	// user's configuration). The engine reports each run's efficiency against the
+	// ceiling they allow; nil means the destination has no published limits.
+	Limits *RateLimits
+}
+
+// RateLimits are an API's published rate limits.
+type RateLimits struct {
+	// Requests per Window, counted on a rolling window (HubSpot: 190 per 10 s).
+	Requests int
+	// Bytes of payload per Window (Mixpanel: 2 GB of JSON per minute).
+	Bytes  int64
+	Window time.Duration
+	// Daily requests, reset once a day by the API; 0 means none.
+	Daily int
+}
+
+// Ceiling is the least time the limits allow for sending ops operations in
+// batches of batchSize carrying bytes of payload: the sustained rate of the
+// window (the first window's burst is not counted, so a short run may beat it).
+// It is 0 when the limits bound neither requests nor bytes.
+func (l *RateLimits) Ceiling(ops int64, batchSize int, bytes int64) time.Duration {
+	if l == nil || l.Window <= 0 || ops <= 0 {
+		return 0
+	}
+	var d time.Duration
+	if l.Requests > 0 {
+		requests := (ops + int64(max(1, batchSize)) - 1) / int64(max(1, batchSize))
+		d = time.Duration(float64(requests) * float64(l.Window) / float64(l.Requests))
+	}
+	if l.Bytes > 0 && bytes > 0 {
+		d = max(d, time.Duration(float64(bytes)*float64(l.Window)/float64(l.Bytes)))
+	}
+	return d
 }
 
 // Batch is one request's worth of changes. A batch and everything in it (keys,
@@ -210,6 +245,15 @@ type Exchange struct {
 	Response Message
 	Duration time.Duration
 	Err      string // a transport error, when there was no response
+
+	// Wait is how long the request waited on the rate limit before it was sent.
+	Wait time.Duration
+	// Throttled is set when the answer was the API's rate limiting (a 429 or its
+	// equivalent).
+	Throttled bool
+	// PayloadBytes is the request's payload before compression, which byte-based
+	// rate limits count.
+	PayloadBytes int64
 }
 
 // Message is a request or a response: a first line ("POST https://…", "HTTP 200"),

@@ -109,3 +109,24 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+type divisibleError struct{ error }
+
+func (e divisibleError) Unwrap() error { return e.error }
+
+// Divisible marks err as a refusal of the whole batch caused by one or more of its
+// changes (a validation error that names no row): the engine splits the batch in
+// halves and sends each, until the changes at fault are isolated and fail alone
+// while the others are applied. The error is permanent for a single change.
+func Divisible(err error) error {
+	if err == nil {
+		return nil
+	}
+	return divisibleError{err}
+}
+
+// IsDivisible reports whether err was marked Divisible.
+func IsDivisible(err error) bool {
+	var d divisibleError
+	return errors.As(err, &d)
+}

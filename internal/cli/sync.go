@@ -168,6 +168,9 @@ func printRunSummary(w io.Writer, r *store.Run) {
 	fmt.Fprintf(w, "  outcome    %s succeeded, %s failed\n", num(s.Succeeded), num(s.Failed))
 	fmt.Fprintf(w, "  requests   %s (%s retried, %s rate limited, %s waiting on limits)\n", num(s.Requests), num(s.Retries), num(s.RateLimited), time.Duration(s.RateLimitWaitMS)*time.Millisecond)
 	fmt.Fprintf(w, "  duration   %s (read %s, write %s), %s rows/s\n", ms(s.DurationMS), ms(s.ReadMS), ms(s.WriteMS), num(int64(rowsPerSecond(s))))
+	if s.Efficiency != nil {
+		fmt.Fprintf(w, "  speed      %s changes/s of a %s/s ceiling: %.0f%% efficiency\n", num(int64(s.OpsPerSecond)), num(int64(s.CeilingOpsPerSecond)), 100**s.Efficiency)
+	}
 	if s.Failed > 0 || s.Invalid > 0 {
 		fmt.Fprintf(w, "  see why    sluice run show %s --failed\n", r.ID)
 	}

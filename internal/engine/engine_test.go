@@ -74,7 +74,7 @@ func (c *capture) Write(ctx context.Context, b *connector.Batch) error {
 			size += len(ch.Fields.AppendJSON(nil))
 		}
 	}
-	b.Trace(connector.Exchange{Request: connector.Message{Line: "CAPTURE"}})
+	b.Trace(connector.Exchange{Request: connector.Message{Line: "CAPTURE"}, Duration: c.delay})
 	c.mu.Lock()
 	c.batches = append(c.batches, copied)
 	c.bytes = append(c.bytes, size)
@@ -131,6 +131,7 @@ type harness struct {
 	round   *int
 	n       *int
 	planFor func(i int64) string // overrides the generated plan column
+	store   store.Store
 }
 
 // failingStore is a store whose baselines fail to apply after a number of writes,
@@ -199,6 +200,7 @@ func newHarnessWith(t *testing.T, n int, caps connector.Capabilities, wrap func(
 	if wrap != nil {
 		st = wrap(ls)
 	}
+	h.store = st
 	h.engine = engine.New(engine.Params{Project: p, Catalog: cat, Store: st})
 	return h
 }
@@ -398,4 +400,78 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	require.Equal(t, int64(2), r.Stats.Requests)
 	require.Equal(t, int64(1), r.Stats.RateLimited)
 	require.GreaterOrEqual(t, r.Stats.RateLimitWaitMS, int64(300))
+}
+
+// A batch the destination refuses whole for some of its rows is halved until those
+// rows fail alone; every other row is delivered.
+func TestDivisibleBatchesAreSplitToIsolateBadRows(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 300, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 2, MaxAttempts: 3})
+	bad := map[string]bool{"17": true, "18": true, "250": true}
+	h.dest.misbehave = func(b *connector.Batch) error {
+		for _, c := range b.Changes {
+			if bad[c.Key] {
+				return connector.Divisible(fmt.Errorf("400 validation error in the batch"))
+			}
+		}
+		return nil
+	}
+	r := h.run(t)
+	require.Equal(t, int64(3), r.Stats.Failed, r.Error)
+	require.Equal(t, int64(297), r.Stats.Succeeded)
+	require.Positive(t, r.Stats.Splits)
+	delivered := map[string]int{}
+	for _, b := range h.dest.batches {
+		ok := true
+		for _, c := range b {
+			ok = ok && !bad[c.Key]
+		}
+		for _, c := range b {
+			if ok {
+				delivered[c.Key]++
+			}
+		}
+	}
+	require.Len(t, delivered, 297)
+	// Bisecting costs about 2·log2(100) requests per bad row, not one per row.
+	require.Less(t, r.Stats.Requests, int64(3+3*2*8))
+
+	rows, err := h.store.RowOutcomes(context.Background(), r.ID, store.RowFilter{FailedOnly: true})
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	for _, row := range rows {
+		require.True(t, bad[row.Key], row.Key)
+		require.Contains(t, row.Error, "400 validation error")
+	}
+}
+
+// A run against a destination with published limits reports its speed against the
+// ceiling they allow.
+func TestEfficiencyIsReportedAgainstTheCeiling(t *testing.T) {
+	t.Parallel()
+	limits := &connector.RateLimits{Requests: 10, Window: time.Second}
+	h := newHarness(t, 200, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 2, MaxAttempts: 1, Limits: limits})
+	h.dest.delay = 5 * time.Millisecond
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.InDelta(t, 100, r.Stats.CeilingOpsPerSecond, 0.001, "200 changes in 20 requests at 10 per second take 2 s")
+	require.NotNil(t, r.Stats.Efficiency)
+	elapsed := time.Duration(r.Stats.DurationMS) * time.Millisecond
+	require.InDelta(t, 2/elapsed.Seconds(), *r.Stats.Efficiency, 0.1*2/elapsed.Seconds())
+	require.InDelta(t, 200/elapsed.Seconds(), r.Stats.OpsPerSecond, 0.1*200/elapsed.Seconds())
+	require.Positive(t, r.Stats.RequestP95MS)
+
+	h2 := newHarness(t, 10, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1})
+	r2 := h2.run(t)
+	require.Nil(t, r2.Stats.Efficiency, "no limits, no ceiling")
+}
+
+func TestCeilingCountsRequestsAndBytes(t *testing.T) {
+	l := &connector.RateLimits{Requests: 190, Window: 10 * time.Second}
+	require.InDelta(t, 52.63, l.Ceiling(100_000, 100, 0).Seconds(), 0.01)
+	require.InDelta(t, 1900, 100_000/l.Ceiling(100_000, 100, 0).Seconds(), 0.01)
+	b := &connector.RateLimits{Bytes: 2 << 30, Window: time.Minute}
+	require.Equal(t, 30*time.Second, b.Ceiling(10, 2000, 1<<30))
+	var none *connector.RateLimits
+	require.Zero(t, none.Ceiling(10, 1, 10))
 }

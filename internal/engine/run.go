@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/internal/store"
 	"github.com/sluicehq/sluice/record"
 )
@@ -63,7 +64,9 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*store.Run, error) {
 	runErr := r.execute(ctx)
 
 	run.FinishedAt = time.Now().UTC().Truncate(time.Millisecond)
-	run.Stats.DurationMS = time.Since(start).Milliseconds()
+	elapsed := time.Since(start)
+	run.Stats.DurationMS = elapsed.Milliseconds()
+	r.efficiency(elapsed)
 	run.Status = finalStatus(run, runErr)
 	if runErr != nil {
 		run.Error = e.project.Redact(runErr.Error())
@@ -101,6 +104,7 @@ type runner struct {
 	planned  atomic.Int64
 	phase    atomic.Pointer[string]
 	live     liveStats
+	caps     connector.Capabilities // the destination's, once it is open
 }
 
 func (r *runner) setPhase(p string) { r.phase.Store(&p) }
@@ -222,6 +226,7 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	stopCheckpoints := r.checkpoints(ctx, *r.run)
 	defer stopCheckpoints()
 	snd := newSender(dest, plan.sync.Name, r.run.ID, e.project, &r.live)
+	r.caps = snd.caps
 	com := newCommitter(baseline, e.store, r.run.ID, &r.live, snd.abort)
 	sendErr := sendAll(ctx, &batcherParams{
 		scan: res, fields: fm, baseline: baseline, mode: plan.sync.Mode, sender: snd, runID: r.run.ID,
@@ -281,12 +286,34 @@ func (r *runner) checkpoints(ctx context.Context, snapshot store.Run) (stop func
 	}
 }
 
+// efficiency reports how close the run came to the destination's ceiling: the
+// changes it sent per second of the whole run, against the most its rate limits
+// allow for that many changes of that size.
+func (r *runner) efficiency(elapsed time.Duration) {
+	st := &r.run.Stats
+	ops := st.Succeeded + st.Failed
+	if ops == 0 || elapsed <= 0 {
+		return
+	}
+	st.OpsPerSecond = float64(ops) / elapsed.Seconds()
+	ceiling := r.caps.Limits.Ceiling(ops, r.caps.MaxBatchRecords, st.PayloadBytes)
+	if ceiling <= 0 {
+		return
+	}
+	st.CeilingOpsPerSecond = float64(ops) / ceiling.Seconds()
+	eff := ceiling.Seconds() / elapsed.Seconds()
+	st.Efficiency = &eff
+}
+
 func (r *runner) collectStats() {
 	st := &r.run.Stats
 	st.Requests = r.live.requests.Load()
 	st.Retries = r.live.retries.Load()
 	st.RateLimited = r.live.rateLimited.Load()
 	st.RateLimitWaitMS = time.Duration(r.live.waitNanos.Load()).Milliseconds()
+	st.Splits = r.live.splits.Load()
+	st.PayloadBytes = r.live.payloadBytes.Load()
+	st.RequestP95MS = float64(r.live.p95().Microseconds()) / 1000
 	st.Succeeded = r.live.succeeded.Load()
 	st.Failed = r.live.failed.Load()
 	if st.RowsRead == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,46 @@ type outcome struct {
 type liveStats struct {
 	requests, retries, rateLimited, waitNanos atomic.Int64
 	succeeded, failed                         atomic.Int64
+	exchanges, payloadBytes, splits           atomic.Int64
+
+	latencyMu sync.Mutex
+	latencies []time.Duration // of requests, for the p95; a sample once there are many
+}
+
+// maxLatencySamples bounds the latencies kept for a run's p95.
+const maxLatencySamples = 1 << 16
+
+// exchange counts one traced request.
+func (l *liveStats) exchange(ex *connector.Exchange) {
+	l.exchanges.Add(1)
+	l.requests.Add(1)
+	if ex.Throttled {
+		l.rateLimited.Add(1)
+	}
+	l.waitNanos.Add(int64(ex.Wait))
+	l.payloadBytes.Add(ex.PayloadBytes)
+	if ex.Duration <= 0 {
+		return
+	}
+	l.latencyMu.Lock()
+	if len(l.latencies) < maxLatencySamples {
+		l.latencies = append(l.latencies, ex.Duration)
+	} else if i := rand.N(int(l.exchanges.Load())); i < maxLatencySamples {
+		l.latencies[i] = ex.Duration // reservoir sampling keeps a uniform sample
+	}
+	l.latencyMu.Unlock()
+}
+
+// p95 returns the 95th percentile request latency, or 0 with no requests traced.
+func (l *liveStats) p95() time.Duration {
+	l.latencyMu.Lock()
+	d := slices.Clone(l.latencies)
+	l.latencyMu.Unlock()
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[(len(d)*95+99)/100-1]
 }
 
 // sender sends batches within a destination's capabilities.
@@ -166,32 +207,54 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// send delivers one batch, retrying transient failures.
+// send delivers one batch, retrying transient failures and splitting it when the
+// destination refuses it whole for some of its rows (connector.Divisible).
 func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 	out := &outcome{seq: b.seq, id: b.id, rows: b.rows, errs: make([]string, b.rows.len()), release: b.release}
-	failAll := func(msg string) {
-		out.batchErr = msg
-		for i := range out.errs {
-			out.errs[i] = msg
-		}
-	}
 	if b.skip != "" {
-		failAll(b.skip)
+		out.failAll(b.skip)
 		return out
 	}
-	changes := b.rows.changes
 	var mu sync.Mutex
 	trace := func(ex connector.Exchange) {
 		ex = redactExchange(ex, s.redact)
+		s.stats.exchange(&ex)
 		mu.Lock()
 		out.exchanges = append(out.exchanges, ex)
 		mu.Unlock()
 	}
+	s.sendPart(ctx, out, b.id, 0, b.rows.changes, trace)
+	return out
+}
+
+func (o *outcome) failAll(msg string) {
+	o.batchErr = msg
+	o.failRange(0, len(o.errs), msg)
+}
+
+func (o *outcome) failRange(off, n int, msg string) {
+	for i := off; i < off+n; i++ {
+		o.errs[i] = msg
+	}
+}
+
+// sendPart delivers changes, the part of out's batch that starts at off.
+func (s *sender) sendPart(ctx context.Context, out *outcome, id string, off int, changes []record.Change, trace func(connector.Exchange)) {
+	whole := off == 0 && len(changes) == len(out.errs)
+	fail := func(msg string) {
+		if whole {
+			out.failAll(msg)
+		} else {
+			out.failRange(off, len(changes), msg)
+		}
+	}
+	attempts := 0
 	for {
 		if reason := s.aborted(); reason != "" {
-			failAll(reason)
-			return out
+			fail(reason)
+			return
 		}
+		attempts++
 		out.attempts++
 		waited, err := s.gate.wait(ctx)
 		if err == nil && s.limiter != nil {
@@ -201,52 +264,74 @@ func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 		}
 		s.stats.waitNanos.Add(int64(waited))
 		if err != nil {
-			failAll("not sent: " + err.Error())
-			return out
+			fail("not sent: " + err.Error())
+			return
 		}
-		s.stats.requests.Add(1)
-		err = s.dest.Write(ctx, connector.NewBatch(s.sync, s.runID, b.id, changes, trace))
+		var exchanges, throttled atomic.Int32 // this write's, which may trace from several goroutines
+		err = s.dest.Write(ctx, connector.NewBatch(s.sync, s.runID, id, changes, func(ex connector.Exchange) {
+			exchanges.Add(1)
+			if ex.Throttled {
+				throttled.Add(1)
+			}
+			trace(ex)
+		}))
+		traced, throttledTraced := exchanges.Load() > 0, throttled.Load() > 0
+		if !traced {
+			s.stats.requests.Add(1) // a destination that does not trace counts one request per write
+		}
 		if err == nil {
 			s.consecutiveFailures.Store(0)
-			return out
+			return
 		}
 		var be *connector.BatchError
 		if errors.As(err, &be) {
 			if cerr := checkBatchError(be, len(changes)); cerr != nil {
-				failAll(cerr.Error())
-				return out
+				fail(cerr.Error())
+				return
 			}
 			for _, r := range be.Rows {
-				out.errs[r.Index] = s.redact.Redact(r.Err.Error())
+				out.errs[off+r.Index] = s.redact.Redact(r.Err.Error())
 			}
 			s.consecutiveFailures.Store(0)
-			return out
+			return
 		}
 		msg := s.redact.Redact(err.Error())
 		if ctx.Err() != nil {
-			failAll("not sent: run cancelled")
-			return out
+			fail("not sent: run cancelled")
+			return
 		}
-		if connector.RateLimited(err) {
+		if connector.IsDivisible(err) && len(changes) > 1 {
+			// The destination refused the whole part for some of its rows: halves
+			// isolate them, the way a person would bisect a bad file.
+			s.stats.splits.Add(1)
+			half := len(changes) / 2
+			s.sendPart(ctx, out, id+"a", off, changes[:half:half], trace)
+			s.sendPart(ctx, out, id+"b", off+half, changes[half:], trace)
+			return
+		}
+		if connector.RateLimited(err) && !throttledTraced {
 			s.stats.rateLimited.Add(1)
 		}
-		if connector.IsPermanent(err) || out.attempts >= s.caps.MaxAttempts {
-			if out.attempts > 1 {
-				msg = fmt.Sprintf("%s (after %d attempts)", msg, out.attempts)
+		if connector.IsPermanent(err) || connector.IsDivisible(err) || attempts >= s.caps.MaxAttempts {
+			if attempts > 1 {
+				msg = fmt.Sprintf("%s (after %d attempts)", msg, attempts)
 			}
-			failAll(msg)
+			fail(msg)
+			if !whole {
+				return // a row isolated by splitting; the destination is working
+			}
 			if n := s.consecutiveFailures.Add(1); n >= int64(s.maxConsecutiveFailures) {
 				s.abort(fmt.Sprintf("not sent: the run stopped after %d batches in a row failed; last error: %s", n, msg))
 			}
-			return out
+			return
 		}
-		delay := backoff(out.attempts)
+		delay := backoff(attempts)
 		if d, ok := connector.RetryDelay(err); ok && d > 0 {
 			if d > maxRetryAfter {
 				// Waiting that long inside a run would hold every sender; the rows
 				// fail now and the next run sends them.
-				failAll(fmt.Sprintf("%s (the destination asked to wait %s before retrying, more than the %s a run waits)", msg, d.Round(time.Second), maxRetryAfter))
-				return out
+				fail(fmt.Sprintf("%s (the destination asked to wait %s before retrying, more than the %s a run waits)", msg, d.Round(time.Second), maxRetryAfter))
+				return
 			}
 			delay = d + rand.N(d/10+time.Millisecond)
 		}
@@ -260,8 +345,8 @@ func (s *sender) send(ctx context.Context, b *outbound) *outcome {
 			s.stats.waitNanos.Add(int64(time.Since(t0)))
 		}
 		if serr != nil {
-			failAll("not sent: run cancelled")
-			return out
+			fail("not sent: run cancelled")
+			return
 		}
 	}
 }

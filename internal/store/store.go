@@ -82,6 +82,19 @@ type Stats struct {
 	Retries         int64 `json:"retries"`
 	RateLimited     int64 `json:"rate_limited"`
 	RateLimitWaitMS int64 `json:"rate_limit_wait_ms"`
+	// Splits counts batches the destination refused whole that were halved to
+	// isolate the rows at fault.
+	Splits       int64   `json:"splits,omitempty"`
+	PayloadBytes int64   `json:"payload_bytes,omitempty"`
+	RequestP95MS float64 `json:"request_p95_ms,omitempty"`
+
+	// OpsPerSecond is the changes sent per second of the run. CeilingOpsPerSecond is
+	// the most the destination's rate limits allow for that many changes, and
+	// Efficiency their ratio (1 = at the ceiling); both are absent for destinations
+	// without published limits and for runs that sent nothing.
+	OpsPerSecond        float64  `json:"ops_per_second,omitempty"`
+	CeilingOpsPerSecond float64  `json:"ceiling_ops_per_second,omitempty"`
+	Efficiency          *float64 `json:"efficiency,omitempty"`
 
 	ReadMS     int64 `json:"read_ms"`
 	WriteMS    int64 `json:"write_ms"`
