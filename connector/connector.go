@@ -145,6 +145,23 @@ type SyncInfo struct {
 	KeyField  string
 	// Fields are the destination field names that records will carry, in order.
 	Fields []string
+	// ColumnFields maps each key of the sync's configuration that names a model
+	// column (see ColumnUser) to the index in Fields of the field carrying it.
+	ColumnFields map[string]int
+}
+
+// ColumnUser is implemented by a sync configuration whose keys name model columns
+// the destination needs beside the mapped fields (Mixpanel's event, distinct_id
+// and time). The engine checks that each column exists and carries it in every
+// record as an extra field after the mapped ones (SyncInfo.ColumnFields says where).
+type ColumnUser interface {
+	ColumnKeys() []ColumnKey
+}
+
+// ColumnKey is one configuration key naming a model column.
+type ColumnKey struct {
+	Key    string // as written in the project file, e.g. "distinct_id"
+	Column string // the model column it names; "" when the key is not set
 }
 
 // Destination writes batches of changes for one sync.
@@ -233,8 +250,9 @@ func NewBatch(sync, runID, id string, changes []record.Change, trace func(Exchan
 
 // Trace records one request and its response for the row-level debugger.
 // Connectors call it for every request they make, including failed ones.
+// A nil batch (a request that serves none, such as a check) records nothing.
 func (b *Batch) Trace(ex Exchange) {
-	if b.trace != nil {
+	if b != nil && b.trace != nil {
 		b.trace(ex)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -87,6 +88,9 @@ type fieldMap struct {
 	columns  []int    // column index of each field
 	names    []string // destination field names
 	keyField string   // the destination field the key maps to
+	// byKey are the fields carrying columns the sync's configuration names (see
+	// connector.ColumnUser), by configuration key.
+	byKey map[string]int
 }
 
 // mapFields checks the model's columns against the sync's mappings, reporting every
@@ -132,6 +136,25 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 			fm.keyField = m.To
 		}
 	}
+	if cu, ok := p.sync.SyncConfig.(connector.ColumnUser); ok {
+		for _, k := range cu.ColumnKeys() {
+			if k.Column == "" {
+				continue
+			}
+			ci, ok := index[k.Column]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: syncs.%s.%s: names column %q, which model %s does not return: the columns are %s",
+					p.sync.Pos, p.sync.Name, k.Key, k.Column, p.model.Name, columns))
+				continue
+			}
+			if fm.byKey == nil {
+				fm.byKey = map[string]int{}
+			}
+			fm.byKey[k.Key] = len(fm.names)
+			fm.columns = append(fm.columns, ci)
+			fm.names = append(fm.names, k.Column)
+		}
+	}
 	if len(problems) > 0 {
 		return nil, problemList(problems)
 	}
@@ -145,11 +168,12 @@ func (p problemList) Error() string { return strings.Join(p, "\n") }
 
 func (p *syncPlan) syncInfo(fm *fieldMap) connector.SyncInfo {
 	return connector.SyncInfo{
-		Name:      p.sync.Name,
-		Mode:      p.sync.Mode,
-		KeyColumn: p.model.PrimaryKey,
-		KeyField:  fm.keyField,
-		Fields:    slices.Clone(fm.names),
+		Name:         p.sync.Name,
+		Mode:         p.sync.Mode,
+		KeyColumn:    p.model.PrimaryKey,
+		KeyField:     fm.keyField,
+		Fields:       slices.Clone(fm.names),
+		ColumnFields: maps.Clone(fm.byKey),
 	}
 }
 
