@@ -1,0 +1,226 @@
+package saas
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/connector"
+)
+
+// admitted acquires n tickets from concurrent goroutines and returns when each was admitted.
+func admitted(t *testing.T, b *Budget, n, workers int, payload int64) []time.Time {
+	t.Helper()
+	var mu sync.Mutex
+	var times []time.Time
+	var wg sync.WaitGroup
+	next := make(chan struct{}, n)
+	for range n {
+		next <- struct{}{}
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				tk, err := b.Acquire(context.Background(), payload)
+				require.NoError(t, err)
+				mu.Lock()
+				times = append(times, time.Now())
+				mu.Unlock()
+				tk.Done(Feedback{Latency: time.Millisecond})
+			}
+		}()
+	}
+	wg.Wait()
+	return times
+}
+
+// maxInWindow is the most admissions in any span of w.
+func maxInWindow(times []time.Time, w time.Duration) int {
+	best := 0
+	for i, a := range times {
+		n := 0
+		for _, b := range times[i:] {
+			if !b.Before(a) && b.Sub(a) < w {
+				n++
+			}
+		}
+		for _, b := range times[:i] {
+			if !b.Before(a) && b.Sub(a) < w {
+				n++
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func TestBudgetKeepsEveryWindowWithinTheLimit(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 10, Window: 200 * time.Millisecond}, 4)
+	times := admitted(t, b, 45, 4, 0)
+	require.Len(t, times, 45)
+	require.LessOrEqual(t, maxInWindow(times, 200*time.Millisecond), 10)
+}
+
+func TestBudgetBoundsPayloadBytesPerWindow(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Bytes: 1000, Window: 200 * time.Millisecond}, 4)
+	times := admitted(t, b, 12, 4, 300) // 3 requests of 300 bytes fit a window
+	require.LessOrEqual(t, maxInWindow(times, 200*time.Millisecond), 3)
+}
+
+func TestBudgetLeavesRoomForOthersTheAPIReports(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 10, Window: time.Minute}, 1)
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	// The API counted 8 requests in its window: another client sent 7.
+	tk.Done(Feedback{Window: &WindowState{Max: 10, Remaining: 2, Interval: time.Minute}})
+	for range 2 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tk.Done(Feedback{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = b.Acquire(ctx, 0)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the window is full by the API's count")
+}
+
+func TestBudgetAdoptsTheAPIsLowerLimit(t *testing.T) {
+	b := NewBudget(connector.RateLimits{Requests: 190, Window: 10 * time.Second}, 1)
+	tk, _ := b.Acquire(context.Background(), 0)
+	tk.Done(Feedback{Window: &WindowState{Max: 100, Remaining: 99, Interval: 10 * time.Second}})
+	require.Equal(t, 100, b.Limits().Requests)
+	tk, _ = b.Acquire(context.Background(), 0)
+	tk.Done(Feedback{Window: &WindowState{Max: 250, Remaining: 240, Interval: 10 * time.Second}})
+	require.Equal(t, 100, b.Limits().Requests, "a budget never rises above what it was given or told")
+}
+
+func TestBudgetStopsWhenTheDayIsSpent(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 100, Window: time.Second, Daily: 3}, 2)
+	for range 3 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tk.Done(Feedback{})
+	}
+	_, err := b.Acquire(context.Background(), 0)
+	require.ErrorIs(t, err, ErrDailyLimit)
+
+	b = NewBudget(connector.RateLimits{Requests: 100, Window: time.Second}, 2)
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	tk.Done(Feedback{Daily: &DailyState{Max: 250000, Remaining: 0}})
+	_, err = b.Acquire(context.Background(), 0)
+	require.ErrorIs(t, err, ErrDailyLimit, "the API's own count is believed")
+	require.Equal(t, 250000, b.Limits().Daily)
+}
+
+func TestThrottlingPausesEveryoneAndHalvesConcurrency(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{}, 8)
+	require.Equal(t, 8, b.ConcurrencyLimit())
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	retry := tk.Done(Feedback{Throttled: true, Retry: 150 * time.Millisecond})
+	require.Equal(t, 150*time.Millisecond, retry)
+	require.Equal(t, 4, b.ConcurrencyLimit())
+	start := time.Now()
+	tk, err = b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(start), 140*time.Millisecond, "the pause holds every request")
+	require.GreaterOrEqual(t, tk.Wait, 140*time.Millisecond, "and is reported as waiting")
+	tk.Done(Feedback{})
+
+	// Without Retry-After the backoff starts at about 2 s and grows.
+	tk, _ = b.Acquire(context.Background(), 0)
+	d1 := tk.Done(Feedback{Throttled: true})
+	require.True(t, d1 >= time.Second && d1 <= 2*time.Second, "%s", d1)
+	b.mu.Lock()
+	b.pausedUntil = time.Time{}
+	b.mu.Unlock()
+	tk, _ = b.Acquire(context.Background(), 0)
+	d2 := tk.Done(Feedback{Throttled: true})
+	require.True(t, d2 >= 2*time.Second && d2 <= 4*time.Second, "%s", d2)
+}
+
+func TestConcurrencyClimbsBackSlowly(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{}, 8)
+	tk, _ := b.Acquire(context.Background(), 0)
+	tk.Done(Feedback{Throttled: true, Retry: time.Millisecond})
+	tk, _ = b.Acquire(context.Background(), 0)
+	tk.Done(Feedback{Throttled: true, Retry: time.Millisecond})
+	require.Equal(t, 2, b.ConcurrencyLimit())
+	for range 3 {
+		tk, _ := b.Acquire(context.Background(), 0)
+		tk.Done(Feedback{Latency: 10 * time.Millisecond})
+	}
+	require.Equal(t, 3, b.ConcurrencyLimit(), "one more per limit's worth of successes")
+	for range 200 {
+		tk, _ := b.Acquire(context.Background(), 0)
+		tk.Done(Feedback{Latency: 10 * time.Millisecond})
+	}
+	require.Equal(t, 8, b.ConcurrencyLimit(), "never above the maximum")
+
+	// Latency far above its floor lowers the limit, but not below a quarter of the maximum.
+	for range 100 {
+		tk, _ := b.Acquire(context.Background(), 0)
+		tk.Done(Feedback{Latency: time.Second})
+		b.mu.Lock()
+		b.lastDecrease = time.Time{}
+		b.mu.Unlock()
+	}
+	require.Equal(t, 2, b.ConcurrencyLimit())
+}
+
+func TestConcurrencyLimitHoldsRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{}, 2)
+	t1, _ := b.Acquire(context.Background(), 0)
+	t2, _ := b.Acquire(context.Background(), 0)
+	got := make(chan *Ticket)
+	go func() {
+		tk, _ := b.Acquire(context.Background(), 0)
+		got <- tk
+	}()
+	select {
+	case <-got:
+		t.Fatal("a third request was admitted while two were in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	t1.Done(Feedback{})
+	tk := <-got
+	tk.Done(Feedback{})
+	t2.Done(Feedback{})
+	t2.Done(Feedback{}) // twice is harmless
+}
+
+func TestSharedBudgetIsOnePerAccountAndTakesTheLowerLimits(t *testing.T) {
+	a := SharedBudget("test|acct-1", connector.RateLimits{Requests: 190, Window: 10 * time.Second, Daily: 625000}, 8)
+	b := SharedBudget("test|acct-1", connector.RateLimits{Requests: 100, Window: 10 * time.Second}, 4)
+	c := SharedBudget("test|acct-2", connector.RateLimits{Requests: 190, Window: 10 * time.Second}, 8)
+	require.Same(t, a, b)
+	require.NotSame(t, a, c)
+	require.Equal(t, connector.RateLimits{Requests: 100, Window: 10 * time.Second, Daily: 625000}, a.Limits())
+	require.Equal(t, 4, a.ConcurrencyLimit())
+}
+
+func TestAcquireStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 1, Window: time.Hour}, 1)
+	tk, _ := b.Acquire(context.Background(), 0)
+	tk.Done(Feedback{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	_, err := b.Acquire(ctx, 0)
+	require.True(t, errors.Is(err, context.Canceled))
+}
