@@ -1,0 +1,253 @@
+// Package bench measures how fast Sluice syncs to each destination's simulator at
+// the API's documented default limits, and writes the table published in
+// docs/speeds.md. `sluice bench` runs it.
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
+
+	"github.com/sluicehq/sluice/internal/config"
+	"github.com/sluicehq/sluice/internal/engine"
+	"github.com/sluicehq/sluice/internal/registry"
+	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/internal/store/localstore"
+)
+
+// Case is one destination's benchmark: a warehouse model of Rows rows synced to
+// its simulator.
+type Case struct {
+	Name        string // "hubspot"
+	Description string // what is synced, for the table
+	Rows        int    // default row count
+	Target      string // the issue's target, for the table
+	// setup builds the warehouse table in db for n rows.
+	setup func(ctx context.Context, db *sql.DB, n int) error
+	// start runs the simulator; it returns its handler's base URL facts for the project.
+	start func() (sim simulator, err error)
+	// project is the project file, given the warehouse path and the simulator's URL.
+	project func(warehouse, url string) string
+	sync    string
+	// verify checks the simulator's final state after the run.
+	verify func(sim simulator, n int) error
+}
+
+// simulator is a running simulator.
+type simulator struct {
+	handler http.Handler
+	state   any // the simulator itself, for verify
+}
+
+// Result is one case's measurement.
+type Result struct {
+	Case         string  `json:"case"`
+	Description  string  `json:"description"`
+	Rows         int64   `json:"rows"`
+	Seconds      float64 `json:"seconds"`
+	RecordsPerS  float64 `json:"records_per_second"`
+	CeilingPerS  float64 `json:"ceiling_records_per_second"`
+	Efficiency   float64 `json:"efficiency"`
+	Requests     int64   `json:"requests"`
+	Throttled    int64   `json:"throttled"`
+	P95Seconds   float64 `json:"p95_seconds_per_request"`
+	Target       string  `json:"target"`
+	Succeeded    int64   `json:"succeeded"`
+	Failed       int64   `json:"failed"`
+	LimitsSource string  `json:"limits"`
+}
+
+// Cases lists the benchmarks in order.
+func Cases() []Case { return cases }
+
+// Params select and size the cases.
+type Params struct {
+	Cases []string       // names; empty means all
+	Rows  map[string]int // overrides of Case.Rows
+	Dir   string         // work directory; empty means a temporary one
+	Log   io.Writer      // progress lines
+}
+
+// Run runs the selected cases one after the other.
+func Run(ctx context.Context, p Params) ([]Result, error) {
+	if p.Log == nil {
+		p.Log = io.Discard
+	}
+	var out []Result
+	for _, c := range cases {
+		if len(p.Cases) > 0 && !contains(p.Cases, c.Name) {
+			continue
+		}
+		n := c.Rows
+		if v, ok := p.Rows[c.Name]; ok && v > 0 {
+			n = v
+		}
+		fmt.Fprintf(p.Log, "%s: %d rows (%s)…\n", c.Name, n, c.Description)
+		r, err := runCase(ctx, c, n, p.Dir)
+		if err != nil {
+			return out, fmt.Errorf("bench %s: %w", c.Name, err)
+		}
+		fmt.Fprintf(p.Log, "%s: %.0f records/s, ceiling %.0f/s, efficiency %.1f%%, %d requests, %d answered 429, p95 %.3f s\n",
+			c.Name, r.RecordsPerS, r.CeilingPerS, 100*r.Efficiency, r.Requests, r.Throttled, r.P95Seconds)
+		out = append(out, r)
+	}
+	for _, name := range p.Cases {
+		if !containsCase(name) {
+			return out, fmt.Errorf("bench: no case named %q (the cases are %s)", name, strings.Join(caseNames(), ", "))
+		}
+	}
+	return out, nil
+}
+
+func runCase(ctx context.Context, c Case, n int, base string) (Result, error) {
+	dir, err := os.MkdirTemp(base, "sluice-bench-"+c.Name+"-")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	warehouse := filepath.Join(dir, "warehouse.duckdb")
+	db, err := sql.Open("duckdb", warehouse)
+	if err != nil {
+		return Result{}, err
+	}
+	err = c.setup(ctx, db, n)
+	db.Close()
+	if err != nil {
+		return Result{}, fmt.Errorf("build the warehouse: %w", err)
+	}
+	sim, err := c.start()
+	if err != nil {
+		return Result{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Result{}, err
+	}
+	srv := &http.Server{Handler: sim.handler, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String()
+
+	cfgPath := filepath.Join(dir, "sluice.yaml")
+	if err := os.WriteFile(cfgPath, []byte(c.project(warehouse, url)), 0o644); err != nil {
+		return Result{}, err
+	}
+	proj, err := config.Load(cfgPath, registry.Catalog{}, config.Options{})
+	if err != nil {
+		return Result{}, err
+	}
+	st, err := localstore.Open(ctx, proj.StateDir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer st.Close()
+	eng := engine.New(engine.Params{Project: proj, Catalog: registry.Catalog{}, Store: st})
+	run, err := eng.Run(ctx, engine.RunParams{Sync: c.sync})
+	if err != nil {
+		return Result{}, err
+	}
+	if run.Status != store.StatusSucceeded {
+		return Result{}, fmt.Errorf("the run %s: %s (%d failed)", run.Status, run.Error, run.Stats.Failed)
+	}
+	if err := c.verify(sim, n); err != nil {
+		return Result{}, fmt.Errorf("the simulator's final state: %w", err)
+	}
+	s := run.Stats
+	r := Result{
+		Case: c.Name, Description: c.Description, Rows: s.Succeeded + s.Failed,
+		Seconds: float64(s.DurationMS) / 1000, RecordsPerS: s.OpsPerSecond, CeilingPerS: s.CeilingOpsPerSecond,
+		Requests: s.Requests, Throttled: s.RateLimited, P95Seconds: s.RequestP95MS / 1000, Target: c.Target,
+		Succeeded: s.Succeeded, Failed: s.Failed,
+	}
+	if s.Efficiency != nil {
+		r.Efficiency = *s.Efficiency
+	}
+	return r, nil
+}
+
+// Markdown renders results as the docs/speeds.md page.
+func Markdown(results []Result, now time.Time, command string) string {
+	var b strings.Builder
+	b.WriteString("# Measured speeds\n\n")
+	b.WriteString("<!-- Generated by `" + command + "`; do not edit by hand. -->\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s.\n\n", now.UTC().Format("2006-01-02 15:04 MST"), Machine())
+	b.WriteString("Each row is one `sluice sync` of a DuckDB model to the destination's simulator (`sluice simulate`),\n")
+	b.WriteString("in the same process, at the API's documented default limits. The ceiling is the most those limits\n")
+	b.WriteString("allow for that many records (requests per window × records per request, or bytes per window);\n")
+	b.WriteString("efficiency is achieved records/s over the ceiling, for the whole run, reading and bookkeeping\n")
+	b.WriteString("included. A run shorter than a few windows can beat the sustained ceiling with the first window's\n")
+	b.WriteString("burst. 429s are the requests the simulator answered with its rate-limit error; p95 is the 95th\n")
+	b.WriteString("percentile of a request's round trip.\n\n")
+	b.WriteString("| Destination | Records | Records/s | Ceiling/s | Efficiency | Requests | 429s | p95 s/request | Target |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range results {
+		ceiling, eff := "n/a", "n/a"
+		if r.CeilingPerS > 0 {
+			ceiling, eff = fmt.Sprintf("%s", thousands(int64(r.CeilingPerS))), fmt.Sprintf("%.1f%%", 100*r.Efficiency)
+		}
+		pct := 0.0
+		if r.Requests > 0 {
+			pct = 100 * float64(r.Throttled) / float64(r.Requests)
+		}
+		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s | %s | %s | %d (%.2f%%) | %.3f | %s |\n",
+			r.Case, r.Description, thousands(r.Rows), thousands(int64(r.RecordsPerS)), ceiling, eff,
+			thousands(r.Requests), r.Throttled, pct, r.P95Seconds, r.Target)
+	}
+	b.WriteString("\nRerun with `go run ./cmd/sluice bench --write docs/speeds.md` (about three minutes).\n")
+	return b.String()
+}
+
+// Machine describes where the benchmark ran.
+func Machine() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s/%s, %s", cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsCase(name string) bool { return contains(caseNames(), name) }
+
+func caseNames() []string {
+	var out []string
+	for _, c := range cases {
+		out = append(out, c.Name)
+	}
+	return out
+}
