@@ -218,3 +218,27 @@ func TestSecretsOnlyInConfigs(t *testing.T) {
 		require.NotContains(t, dump.String(), secret)
 	}
 }
+
+// References may stand unquoted inside flow mappings, as users write them
+// ({username: bot, secret: ${env:SECRET}}), although YAML reads braces there as the
+// mapping's own.
+func TestReferencesInFlowMappings(t *testing.T) {
+	t.Setenv("FLOW_SECRET", "s3cret-value")
+	dir := t.TempDir()
+	src := "sources:\n  wh: {type: duckdb, path: ${env:FLOW_SECRET}}\n"
+	p, err := Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
+	require.NoError(t, err)
+	require.Equal(t, "s3cret-value", p.Sources["wh"].Config.(*duckdbConfig).Path)
+
+	// A value that happens to contain $( is kept as written.
+	src = "sources:\n  wh: {type: duckdb, path: \"$(echo) ${env:FLOW_SECRET}\"}\n"
+	p, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
+	require.NoError(t, err)
+	require.Equal(t, "$(echo) s3cret-value", p.Sources["wh"].Config.(*duckdbConfig).Path)
+
+	// Positions of problems stay right.
+	src = "sources:\n  wh: {type: duckdb, path: ${env:FLOW_UNSET_VAR}}\n"
+	_, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
+	require.ErrorContains(t, err, "sluice.yaml:2:")
+	require.ErrorContains(t, err, "FLOW_UNSET_VAR")
+}

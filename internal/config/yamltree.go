@@ -1,10 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -134,12 +138,13 @@ func (n *node) rawRef() string {
 // parseYAML parses data into nodes, interpolating every string value. It returns
 // nil after reporting a syntax error or an empty file.
 func (l *loader) parseYAML(data []byte) *node {
+	data, masked := maskRefs(data)
 	file, err := parseBytes(data)
 	if err != nil {
 		l.syntaxError(err)
 		return nil
 	}
-	c := &converter{l: l, anchors: map[string]*node{}}
+	c := &converter{l: l, anchors: map[string]*node{}, masked: masked}
 	var root *node
 	for _, doc := range file.Docs {
 		if isNil(doc) || isNil(doc.Body) {
@@ -199,6 +204,36 @@ func (l *loader) syntaxError(err error) {
 type converter struct {
 	l       *loader
 	anchors map[string]*node
+	masked  bool // references were masked by maskRefs: unmask string values
+}
+
+var (
+	maskable = regexp.MustCompile(`\$\{[^{}()\n]*\}`)
+	masked   = regexp.MustCompile(`\$\(([^{}()\n]*)\)`)
+)
+
+// maskRefs lets ${env:NAME} references stand unquoted inside flow mappings
+// ({username: bot, secret: ${env:SECRET}}), where YAML would read their braces
+// as the mapping's: each becomes $(env:NAME), the same length so that positions
+// hold, and string values are unmasked after parsing. Files that already contain
+// "$(" are left as they are, so that unmasking can never change what was written.
+func maskRefs(data []byte) ([]byte, bool) {
+	if !bytes.Contains(data, []byte("${")) || bytes.Contains(data, []byte("$(")) {
+		return data, false
+	}
+	out := maskable.ReplaceAllFunc(data, func(ref []byte) []byte {
+		m := slices.Clone(ref)
+		m[1], m[len(m)-1] = '(', ')'
+		return m
+	})
+	return out, true
+}
+
+func (c *converter) unmask(s string) string {
+	if !c.masked || !strings.Contains(s, "$(") {
+		return s
+	}
+	return masked.ReplaceAllString(s, "$${$1}")
 }
 
 func (c *converter) pos(tk *token.Token, fallback Pos) Pos {
@@ -297,6 +332,7 @@ func (c *converter) convert(an ast.Node, path string, fallback Pos) *node {
 
 // str makes a string node, interpolating its references.
 func (c *converter) str(raw string, pos Pos, path string) *node {
+	raw = c.unmask(raw)
 	n := &node{kind: kindString, pos: pos, raw: raw, size: 1}
 	n.text, n.interpolated, n.broken = c.l.interpolate(raw, pos, path)
 	return n
