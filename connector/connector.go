@@ -212,9 +212,10 @@ type RateLimits struct {
 }
 
 // Ceiling is the least time the limits allow for sending ops operations in
-// batches of batchSize carrying bytes of payload: the sustained rate of the
-// window (the first window's burst is not counted, so a short run may beat it).
-// It is 0 when the limits bound neither requests nor bytes.
+// batches of batchSize carrying bytes of payload: on a rolling window, the first
+// window's allowance goes at once and each further allowance one window later, so
+// the last request can leave no sooner than that. It is 0 when everything fits in
+// the first window: the limits would not slow such a run at all.
 func (l *RateLimits) Ceiling(ops int64, batchSize int, bytes int64) time.Duration {
 	if l == nil || l.Window <= 0 || ops <= 0 {
 		return 0
@@ -222,12 +223,32 @@ func (l *RateLimits) Ceiling(ops int64, batchSize int, bytes int64) time.Duratio
 	var d time.Duration
 	if l.Requests > 0 {
 		requests := (ops + int64(max(1, batchSize)) - 1) / int64(max(1, batchSize))
-		d = time.Duration(float64(requests) * float64(l.Window) / float64(l.Requests))
+		d = time.Duration((requests-1)/int64(l.Requests)) * l.Window
 	}
 	if l.Bytes > 0 && bytes > 0 {
-		d = max(d, time.Duration(float64(bytes)*float64(l.Window)/float64(l.Bytes)))
+		d = max(d, time.Duration((bytes-1)/l.Bytes)*l.Window)
 	}
 	return d
+}
+
+// Sustained is the most records per second the limits allow over many windows,
+// with batches of batchSize records of recordBytes each (0 when unknown); 0 when
+// the limits bound neither requests nor bytes.
+func (l *RateLimits) Sustained(batchSize int, recordBytes float64) float64 {
+	if l == nil || l.Window <= 0 {
+		return 0
+	}
+	rate := 0.0
+	if l.Requests > 0 {
+		rate = float64(l.Requests) * float64(max(1, batchSize)) / l.Window.Seconds()
+	}
+	if l.Bytes > 0 && recordBytes > 0 {
+		byBytes := float64(l.Bytes) / recordBytes / l.Window.Seconds()
+		if rate == 0 || byBytes < rate {
+			rate = byBytes
+		}
+	}
+	return rate
 }
 
 // Batch is one request's worth of changes. A batch and everything in it (keys,

@@ -454,24 +454,37 @@ func TestEfficiencyIsReportedAgainstTheCeiling(t *testing.T) {
 	h.dest.delay = 5 * time.Millisecond
 	r := h.run(t)
 	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
-	require.InDelta(t, 100, r.Stats.CeilingOpsPerSecond, 0.001, "200 changes in 20 requests at 10 per second take 2 s")
+	require.InDelta(t, 200, r.Stats.CeilingOpsPerSecond, 0.001, "200 changes in 20 requests at 10 per second: 10 at once, 10 a second later")
+	require.InDelta(t, 100, r.Stats.SustainedOpsPerSecond, 0.001)
 	require.NotNil(t, r.Stats.Efficiency)
+	require.True(t, *r.Stats.LimitsBinding)
 	elapsed := time.Duration(r.Stats.DurationMS) * time.Millisecond
-	require.InDelta(t, 2/elapsed.Seconds(), *r.Stats.Efficiency, 0.1*2/elapsed.Seconds())
+	require.InDelta(t, 1/elapsed.Seconds(), *r.Stats.Efficiency, 0.1*1/elapsed.Seconds())
 	require.InDelta(t, 200/elapsed.Seconds(), r.Stats.OpsPerSecond, 0.1*200/elapsed.Seconds())
 	require.Positive(t, r.Stats.RequestP95MS)
 
 	h2 := newHarness(t, 10, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1})
 	r2 := h2.run(t)
 	require.Nil(t, r2.Stats.Efficiency, "no limits, no ceiling")
+	require.Nil(t, r2.Stats.LimitsBinding)
+
+	h3 := newHarness(t, 100, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1, Limits: limits})
+	r3 := h3.run(t)
+	require.Nil(t, r3.Stats.Efficiency, "10 requests fit the first window: the limits do not bind")
+	require.False(t, *r3.Stats.LimitsBinding)
 }
 
 func TestCeilingCountsRequestsAndBytes(t *testing.T) {
 	l := &connector.RateLimits{Requests: 190, Window: 10 * time.Second}
-	require.InDelta(t, 52.63, l.Ceiling(100_000, 100, 0).Seconds(), 0.01)
-	require.InDelta(t, 1900, 100_000/l.Ceiling(100_000, 100, 0).Seconds(), 0.01)
+	// 1,000 requests: 190 at once, then 190 every 10 s; the last group leaves at 50 s.
+	require.Equal(t, 50*time.Second, l.Ceiling(100_000, 100, 0))
+	require.Equal(t, 10*time.Second, l.Ceiling(19_100, 100, 0))
+	require.Zero(t, l.Ceiling(19_000, 100, 0), "190 requests fit the first window")
+	require.InDelta(t, 1900, l.Sustained(100, 0), 0.001)
 	b := &connector.RateLimits{Bytes: 2 << 30, Window: time.Minute}
-	require.Equal(t, 30*time.Second, b.Ceiling(10, 2000, 1<<30))
+	require.Equal(t, time.Minute, b.Ceiling(10, 2000, 3<<30))
+	require.Zero(t, b.Ceiling(10, 2000, 1<<30))
+	require.InDelta(t, float64(2<<30)/500/60, b.Sustained(2000, 500), 0.01)
 	var none *connector.RateLimits
 	require.Zero(t, none.Ceiling(10, 1, 10))
 }

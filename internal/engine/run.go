@@ -288,7 +288,7 @@ func (r *runner) checkpoints(ctx context.Context, snapshot store.Run) (stop func
 
 // efficiency reports how close the run came to the destination's ceiling: the
 // changes it sent per second of the whole run, against the most its rate limits
-// allow for that many changes of that size.
+// allow for that many changes of that size (connector.RateLimits.Ceiling).
 func (r *runner) efficiency(elapsed time.Duration) {
 	st := &r.run.Stats
 	ops := st.Succeeded + st.Failed
@@ -296,8 +296,14 @@ func (r *runner) efficiency(elapsed time.Duration) {
 		return
 	}
 	st.OpsPerSecond = float64(ops) / elapsed.Seconds()
+	if r.caps.Limits == nil {
+		return
+	}
+	st.SustainedOpsPerSecond = r.caps.Limits.Sustained(r.caps.MaxBatchRecords, float64(st.PayloadBytes)/float64(ops))
 	ceiling := r.caps.Limits.Ceiling(ops, r.caps.MaxBatchRecords, st.PayloadBytes)
-	if ceiling <= 0 {
+	binding := ceiling > 0
+	st.LimitsBinding = &binding
+	if !binding {
 		return
 	}
 	st.CeilingOpsPerSecond = float64(ops) / ceiling.Seconds()

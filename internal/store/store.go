@@ -91,10 +91,15 @@ type Stats struct {
 	// OpsPerSecond is the changes sent per second of the run. CeilingOpsPerSecond is
 	// the most the destination's rate limits allow for that many changes, and
 	// Efficiency their ratio (1 = at the ceiling); both are absent for destinations
-	// without published limits and for runs that sent nothing.
-	OpsPerSecond        float64  `json:"ops_per_second,omitempty"`
-	CeilingOpsPerSecond float64  `json:"ceiling_ops_per_second,omitempty"`
-	Efficiency          *float64 `json:"efficiency,omitempty"`
+	// without published limits, for runs that sent nothing, and for runs the limits
+	// could not slow (everything fit in the API's first window), for which
+	// LimitsBinding is false. SustainedOpsPerSecond is what the limits allow over
+	// many windows.
+	OpsPerSecond          float64  `json:"ops_per_second,omitempty"`
+	CeilingOpsPerSecond   float64  `json:"ceiling_ops_per_second,omitempty"`
+	Efficiency            *float64 `json:"efficiency,omitempty"`
+	LimitsBinding         *bool    `json:"limits_binding,omitempty"`
+	SustainedOpsPerSecond float64  `json:"sustained_ops_per_second,omitempty"`
 
 	ReadMS     int64 `json:"read_ms"`
 	WriteMS    int64 `json:"write_ms"`
