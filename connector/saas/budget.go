@@ -331,8 +331,11 @@ func (b *Budget) observeWindow(now time.Time, w WindowState) {
 	}
 	span := b.limits.Window + b.margin
 	b.sent.expire(now, span)
+	// The API counted this request and those already answered; requests still in
+	// flight may not have reached it. Assuming they have not keeps the estimate of
+	// others' usage on the safe side (an overestimate expires with the window).
 	used := int64(w.Max - w.Remaining)
-	if foreign := used - b.sent.sum; foreign > 0 {
+	if foreign := used - (b.sent.sum - int64(b.inFlight)); foreign > 0 {
 		b.sent.add(now, foreign)
 	}
 }

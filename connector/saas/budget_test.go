@@ -224,3 +224,31 @@ func TestAcquireStopsWithItsContext(t *testing.T) {
 	_, err := b.Acquire(ctx, 0)
 	require.True(t, errors.Is(err, context.Canceled))
 }
+
+// Requests the API counted before this process's (a check made through another
+// budget, another app) are found even while this process has requests in flight.
+func TestForeignUsageIsSeenPastRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 10, Window: time.Minute}, 4)
+	var tickets []*Ticket
+	for range 4 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tickets = append(tickets, tk)
+	}
+	// The API has seen 2 foreign requests and the first of ours; 3 of ours are
+	// still on their way.
+	tickets[0].Done(Feedback{Window: &WindowState{Max: 10, Remaining: 7, Interval: time.Minute}})
+	for _, tk := range tickets[1:] {
+		tk.Done(Feedback{})
+	}
+	for range 4 { // 10 - 2 foreign - 4 ours
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tk.Done(Feedback{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := b.Acquire(ctx, 0)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the 2 foreign requests hold their place in the window")
+}

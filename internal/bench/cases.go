@@ -6,10 +6,77 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
 )
 
-var cases = []Case{mixpanelCase}
+var cases = []Case{hubspotCase, mixpanelCase}
+
+// hubspotCase upserts contacts by email at the professional tier: 190 requests per
+// rolling 10 s, 100 inputs per request, so a 1,900 records/s ceiling.
+var hubspotCase = Case{
+	Name:        "hubspot",
+	Description: "contacts via batch/upsert by email, professional tier",
+	Rows:        100_000,
+	Target:      "≥ 90% of 1,900 records/s, < 1% 429s",
+	sync:        "users_to_hubspot",
+	setup: func(ctx context.Context, db *sql.DB, n int) error {
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`
+create table users as
+select i as id,
+       'user' || i || '@example.com' as email,
+       (['Ada','Grace','Alan','Edsger','Barbara'])[1 + (i %% 5)::int] as first_name,
+       (['Lovelace','Hopper','Turing','Dijkstra','Liskov'])[1 + ((i // 5) %% 5)::int] as last_name,
+       'Company ' || (i %% 3000) as company,
+       (['free','starter','team','business'])[1 + (i %% 4)::int] as plan
+from range(1, %d) t(i)`, n+1))
+		return err
+	},
+	start: func() (simulator, error) {
+		s := hubspot.New(hubspot.Options{Tier: hubspot.TierProfessional, Tokens: []string{"pat-bench"}})
+		// A property the account's admin created for the sync, as users do.
+		if err := s.AddProperty("contacts", hubspot.Property{Name: "plan_tier", Label: "Plan tier", Type: "string", FieldType: "text", GroupName: "contactinformation"}); err != nil {
+			return simulator{}, err
+		}
+		return simulator{handler: s, state: s}, nil
+	},
+	project: func(warehouse, url string) string {
+		return fmt.Sprintf(`sources:
+  warehouse: {type: duckdb, path: %q}
+models:
+  users: {source: warehouse, table: users, primary_key: id}
+destinations:
+  crm:
+    type: hubspot
+    access_token: pat-bench
+    tier: professional
+    base_url: %s
+syncs:
+  users_to_hubspot:
+    model: users
+    destination: crm
+    object: contacts
+    id_property: email
+    mode: upsert
+    mappings:
+      - {from: email, to: email}
+      - {from: first_name, to: firstname}
+      - {from: last_name, to: lastname}
+      - {from: company, to: company}
+      - {from: plan, to: plan_tier}
+`, warehouse, url)
+	},
+	verify: func(sim simulator, n int) error {
+		s := sim.state.(*hubspot.Server)
+		if got := len(s.Records("contacts")); got != n {
+			return fmt.Errorf("the simulator holds %d contacts, want %d", got, n)
+		}
+		if r, ok := s.Find("contacts", "email", fmt.Sprintf("user%d@example.com", n)); !ok || r.Properties["plan_tier"] == "" {
+			return fmt.Errorf("contact user%d@example.com is missing or has no plan_tier", n)
+		}
+		return nil
+	},
+}
 
 // mixpanelCase imports product events through /import at Mixpanel's documented
 // 2 GB/min, 2,000 events per request.

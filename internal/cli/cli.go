@@ -132,6 +132,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.runCommand(),
 		a.testRowCommand(),
 		a.demoCommand(),
+		a.benchCommand(),
+		a.simulateCommand(),
 	)
 	return root
 }

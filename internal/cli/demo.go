@@ -124,6 +124,19 @@ func (a *app) runDemo(ctx context.Context, dir string) error {
 	fmt.Fprintf(w, "   $ sluice run show %s --key %s\n", shownRun, failedKey)
 	printRows(indent(w), rows, batches, failedKey, false)
 
+	step(6, "The same warehouse into HubSpot and Mixpanel (local simulators of their APIs)")
+	fmt.Fprintf(w, "   The simulators answer like the real APIs: the same paths, batch limits, rate-limit\n")
+	fmt.Fprintf(w, "   headers, 429s and partial failures (run one yourself: sluice simulate hubspot).\n")
+	for _, name := range []string{"users_to_hubspot", "events_to_mixpanel", "users_to_mixpanel"} {
+		run, err := eng.Run(ctx, engine.RunParams{Sync: name})
+		if err != nil {
+			return &exitError{code: exitRunFail, err: err}
+		}
+		fmt.Fprintf(w, "   %-19s %s\n", name, speedLine(run))
+	}
+	fmt.Fprintf(w, "   HubSpot now holds %s contacts; Mixpanel holds %s events and %s user profiles.\n",
+		num(int64(len(env.HubSpot.Records("contacts")))), num(int64(env.Mixpanel.EventCount())), num(int64(env.Mixpanel.ProfileCount())))
+
 	fmt.Fprintf(w, "\nExplore what the demo left behind (the receiver stops when the demo exits;\n")
 	fmt.Fprintf(w, "build the command first with `go build -o sluice ./cmd/sluice` if you ran the demo with go run):\n")
 	fmt.Fprintf(w, "   sluice runs%s\n", cfgFlag)

@@ -168,12 +168,35 @@ func printRunSummary(w io.Writer, r *store.Run) {
 	fmt.Fprintf(w, "  outcome    %s succeeded, %s failed\n", num(s.Succeeded), num(s.Failed))
 	fmt.Fprintf(w, "  requests   %s (%s retried, %s rate limited, %s waiting on limits)\n", num(s.Requests), num(s.Retries), num(s.RateLimited), time.Duration(s.RateLimitWaitMS)*time.Millisecond)
 	fmt.Fprintf(w, "  duration   %s (read %s, write %s), %s rows/s\n", ms(s.DurationMS), ms(s.ReadMS), ms(s.WriteMS), num(int64(rowsPerSecond(s))))
-	if s.Efficiency != nil {
-		fmt.Fprintf(w, "  speed      %s changes/s of a %s/s ceiling: %.0f%% efficiency\n", num(int64(s.OpsPerSecond)), num(int64(s.CeilingOpsPerSecond)), 100**s.Efficiency)
+	if s.Succeeded+s.Failed > 0 {
+		fmt.Fprintf(w, "  speed      %s\n", efficiencyText(s))
 	}
 	if s.Failed > 0 || s.Invalid > 0 {
 		fmt.Fprintf(w, "  see why    sluice run show %s --failed\n", r.ID)
 	}
+}
+
+// efficiencyText says how close a run came to its destination's ceiling.
+func efficiencyText(s store.Stats) string {
+	switch {
+	case s.Efficiency != nil:
+		return fmt.Sprintf("%s changes/s of a %s/s ceiling: %.0f%% efficiency", num(int64(s.OpsPerSecond)), num(int64(s.CeilingOpsPerSecond)), 100**s.Efficiency)
+	case s.LimitsBinding != nil:
+		return fmt.Sprintf("%s changes/s; the API's limits (%s/s sustained) did not slow this run: it fit in their first window",
+			num(int64(s.OpsPerSecond)), num(int64(s.SustainedOpsPerSecond)))
+	}
+	return fmt.Sprintf("%s changes/s", num(int64(s.OpsPerSecond)))
+}
+
+// speedLine is a run in one line: what it sent, how fast, how close to the ceiling.
+func speedLine(r *store.Run) string {
+	s := r.Stats
+	line := fmt.Sprintf("%s: %s sent (%s failed) in %s, %s requests, %s answered 429",
+		r.Status, num(s.Succeeded+s.Failed), num(s.Failed), ms(s.DurationMS), num(s.Requests), num(s.RateLimited))
+	if s.Succeeded+s.Failed > 0 {
+		line += "; " + efficiencyText(s)
+	}
+	return line
 }
 
 func ms(n int64) string { return (time.Duration(n) * time.Millisecond).String() }

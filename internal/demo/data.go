@@ -35,7 +35,8 @@ update users set email = first_name || '.' || last_name || user_id ||
 insert into users values (null, 1, 'lost', 'row', date '2024-01-01', 'lost.row@example.com');
 
 create table product_usage as
-select 1 + (hash(i) % 5000)::int as user_id,
+select i as event_id,
+       1 + (hash(i) % 5000)::int as user_id,
        (['login','report_viewed','dashboard_created','export','invite_sent'])[1 + (hash(i * 3) % 5)::int] as event,
        timestamp '2026-09-01 00:00:00' + to_minutes((hash(i * 11) % (60 * 24 * 85))::bigint) as occurred_at
 from range(1, 60001) t(i);
@@ -44,6 +45,8 @@ create view user_profiles as
 select u.user_id as id,
        u.email,
        u.first_name || ' ' || u.last_name as name,
+       u.first_name,
+       u.last_name,
        a.name as company,
        a.plan,
        a.seats,
@@ -56,6 +59,12 @@ from users u
 join accounts a using (account_id)
 left join product_usage p using (user_id)
 group by all;
+
+create view product_events as
+select p.event_id, p.event, p.user_id, p.occurred_at, a.plan
+from product_usage p
+left join users u using (user_id)
+left join accounts a using (account_id);
 `
 
 // changesSQL is a day of business; FIXED_USER is the user whose email gets fixed.
@@ -66,7 +75,7 @@ insert into users
 select i, 1 + (hash(i) % 300)::int, 'new', 'signup', date '2026-11-25', 'new.signup' || i || '@example.com'
 from range(5001, 5031) t(i);
 insert into product_usage
-select 1 + (hash(i * 7) % 400)::int, 'report_viewed', timestamp '2026-11-25 09:00:00'
+select 60000 + i, 1 + (hash(i * 7) % 400)::int, 'report_viewed', timestamp '2026-11-25 09:00:00'
 from range(1, 301) t(i);
 update users set email = replace(email, '@example.invalid', '@example.com') where user_id = FIXED_USER;
 `
@@ -83,6 +92,10 @@ models:
     source: warehouse
     table: user_profiles
     primary_key: id
+  product_events:
+    source: warehouse
+    table: product_events
+    primary_key: event_id
 
 destinations:
   crm_webhook:
@@ -91,6 +104,20 @@ destinations:
     batch_size: 500
     max_in_flight: 4
     signing_secret: ${file:%s}
+
+  # Local simulators of HubSpot's and Mixpanel's APIs (sluice simulate hubspot|mixpanel):
+  # the same paths, limits, headers and errors as the real services.
+  crm:
+    type: hubspot
+    access_token: ${file:%s}
+    tier: professional
+    base_url: %s
+  product:
+    type: mixpanel
+    project_id: "2195193"
+    service_account: {username: sync-bot, secret: ${file:%s}}
+    project_token: ${file:%s}          # /engage (profiles) authenticates with it
+    base_url: %s
 
 syncs:
   profiles_to_crm:
@@ -105,4 +132,40 @@ syncs:
       - {from: account_mrr, to: account_mrr}
       - {from: events_30d, to: events_last_30_days}
       - {from: last_seen_at, to: last_seen_at}
+
+  users_to_hubspot:
+    model: user_profiles
+    destination: crm
+    object: contacts
+    id_property: email
+    mode: upsert
+    mappings:
+      - {from: email, to: email}
+      - {from: first_name, to: firstname}
+      - {from: last_name, to: lastname}
+      - {from: company, to: company}
+      - {from: plan, to: plan_tier}
+
+  events_to_mixpanel:
+    model: product_events
+    destination: product
+    object: events
+    mode: insert
+    event: event
+    distinct_id: user_id
+    time: occurred_at
+    mappings:
+      - {from: plan, to: plan}
+
+  users_to_mixpanel:
+    model: user_profiles
+    destination: product
+    object: profiles
+    mode: mirror
+    distinct_id: id
+    mappings:
+      - {from: email, to: $email}
+      - {from: name, to: $name}
+      - {from: plan, to: plan}
+      - {from: events_30d, to: events_last_30_days}
 `

@@ -1,25 +1,38 @@
 // Package demo builds the world `sluice demo` runs in: a sample DuckDB warehouse of a
-// SaaS company (accounts, users, product usage), a project file, and a local webhook
-// receiver standing in for a CRM's ingestion endpoint.
+// SaaS company (accounts, users, product usage), a project file, a local webhook
+// receiver standing in for a CRM's ingestion endpoint, and simulators of HubSpot's
+// and Mixpanel's APIs.
 package demo
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
 
 	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
+	"github.com/sluicehq/sluice/simulator/hubspot"
+	"github.com/sluicehq/sluice/simulator/mixpanel"
 )
 
 // SecretFile is the file beside the project file that holds the webhook signing
 // secret; the project file reads it with ${file:…}, so that no secret is in it.
 const SecretFile = "webhook-secret"
+
+// The HubSpot token and Mixpanel service-account secret, in files likewise.
+const (
+	HubSpotTokenFile   = "hubspot-token"
+	MixpanelSecretFile = "mixpanel-secret"
+	MixpanelTokenFile  = "mixpanel-token"
+)
 
 // Env is a prepared demo.
 type Env struct {
@@ -29,6 +42,10 @@ type Env struct {
 	Receiver  *webhooktest.Receiver
 	// Rejected are keys the receiver refuses, as a CRM refuses bad emails.
 	Rejected map[string]string
+
+	HubSpot  *hubspot.Server
+	Mixpanel *mixpanel.Server
+	servers  []*http.Server
 }
 
 // Setup creates the warehouse and project file in dir and starts the receiver.
@@ -62,15 +79,60 @@ func Setup(ctx context.Context, dir string) (*Env, error) {
 		env.Rejected[k] = msg
 		r.Reject(k, msg)
 	}
-	if err := os.WriteFile(env.Config, []byte(fmt.Sprintf(projectYAML, r.URL, SecretFile)), 0o644); err != nil {
-		r.Close()
+	hsURL, mpURL, err := env.startSimulators()
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	project := fmt.Sprintf(projectYAML, r.URL, SecretFile, HubSpotTokenFile, hsURL, MixpanelSecretFile, MixpanelTokenFile, mpURL)
+	if err := os.WriteFile(env.Config, []byte(project), 0o644); err != nil {
+		env.Close()
 		return nil, err
 	}
 	return env, nil
 }
 
-// Close stops the receiver.
-func (e *Env) Close() { e.Receiver.Close() }
+// startSimulators starts the HubSpot and Mixpanel simulators with the demo's
+// credentials and returns their URLs.
+func (e *Env) startSimulators() (hubspotURL, mixpanelURL string, err error) {
+	const token, secret, projectToken = "pat-na1-demo-0d5e7c1b", "demo-mixpanel-secret", "demo0mixpanel0project0token"
+	for file, value := range map[string]string{HubSpotTokenFile: token, MixpanelSecretFile: secret, MixpanelTokenFile: projectToken} {
+		if err := os.WriteFile(filepath.Join(e.Dir, file), []byte(value+"\n"), 0o600); err != nil {
+			return "", "", err
+		}
+	}
+	e.HubSpot = hubspot.New(hubspot.Options{Tier: hubspot.TierProfessional, Tokens: []string{token}})
+	// The property a HubSpot admin creates for the sync's plan column.
+	if err := e.HubSpot.AddProperty("contacts", hubspot.Property{Name: "plan_tier", Label: "Plan tier", Type: "string", FieldType: "text", GroupName: "contactinformation"}); err != nil {
+		return "", "", err
+	}
+	e.Mixpanel = mixpanel.New(mixpanel.Options{ProjectID: "2195193", Token: projectToken, ServiceAccounts: map[string]string{"sync-bot": secret}})
+	serve := func(h http.Handler) (string, error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		e.servers = append(e.servers, srv)
+		go srv.Serve(ln)
+		return "http://" + ln.Addr().String(), nil
+	}
+	if hubspotURL, err = serve(e.HubSpot); err != nil {
+		return "", "", err
+	}
+	if mixpanelURL, err = serve(e.Mixpanel); err != nil {
+		return "", "", err
+	}
+	return hubspotURL, mixpanelURL, nil
+}
+
+// Close stops the receiver and the simulators.
+func (e *Env) Close() {
+	e.Receiver.Close()
+	for _, s := range e.servers {
+		s.Close()
+	}
+}
 
 // ChangeData changes the warehouse the way a day of business does: accounts upgrade,
 // users churn and sign up, people use the product, and someone fixes a bad email.

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/destination/hubspot"
+	"github.com/sluicehq/sluice/destination/mixpanel"
 	"github.com/sluicehq/sluice/destination/postgres"
 	"github.com/sluicehq/sluice/destination/webhook"
 	"github.com/sluicehq/sluice/source/duckdb"
@@ -23,6 +25,8 @@ func Destinations() []connector.DestinationSpec {
 	return []connector.DestinationSpec{
 		webhook.Spec,
 		postgres.Spec,
+		hubspot.Spec,
+		mixpanel.Spec,
 	}
 }
 

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// startSimulator runs `sluice simulate args…` as its own process and returns its URL.
+func startSimulator(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"simulate"}, args...)...)
+	cmd.Env = append(os.Environ(), "SLUICE_TEST_AS_CLI=1")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "Ctrl-C stops the simulator cleanly")
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("the simulator did not stop on SIGINT")
+		}
+	})
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "listening on "); ok {
+				urls <- strings.Fields(rest)[0]
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case u := <-urls:
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("the simulator did not say where it listens")
+		return ""
+	}
+}
+
+func TestSimulateHubSpot(t *testing.T) {
+	url := startSimulator(t, "hubspot", "--addr", "127.0.0.1:0", "--tier", "free", "--token", "pat-1")
+	req, _ := http.NewRequest("GET", url+"/account-info/v3/details", nil)
+	req.Header.Set("Authorization", "Bearer pat-1")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "100", resp.Header.Get("X-HubSpot-RateLimit-Max"), "the free tier's limits")
+
+	req, _ = http.NewRequest("GET", url+"/account-info/v3/details", nil)
+	req.Header.Set("Authorization", "Bearer wrong")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 401, resp.StatusCode, "only the given token is accepted")
+}
+
+func TestSimulateMixpanelWithFaults(t *testing.T) {
+	url := startSimulator(t, "mixpanel", "--project-id", "42", "--service-account", "bot:s3cret", "--force-429", "1")
+	post := func() int {
+		req, _ := http.NewRequest("POST", url+"/import?strict=1&project_id=42", bytes.NewReader([]byte(
+			`[{"event":"Signup","properties":{"time":1700000000000,"distinct_id":"u1","$insert_id":"a1"}}]`)))
+		req.SetBasicAuth("bot", "s3cret")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 429, post(), "--force-429 answers the first request with a 429")
+	require.Equal(t, 200, post())
+}
+
+func TestSimulateUnknownAPI(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"simulate", "salesforce-classic"}, &out, &errb)
+	stderr := errb.String()
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are hubspot, mixpanel`)
+}
+
+func TestSimulateRefusesABadTier(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"simulate", "hubspot", "--tier", "platinum"}, &out, &errb)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errb.String(), "platinum")
+}
