@@ -278,13 +278,23 @@ func TestDemo(t *testing.T) {
 		"> POST http://127.0.0.1:",
 		"< HTTP 200 OK",
 		"Webhook-Signature: v1,",
+		"6. The same warehouse into HubSpot and Mixpanel",
+		"users_to_hubspot    succeeded: 5,010 sent (0 failed)",
+		"events_to_mixpanel  succeeded: 60,300 sent (0 failed)",
+		"users_to_mixpanel   succeeded: 5,010 sent (0 failed)",
+		"HubSpot now holds 5,010 contacts; Mixpanel holds 60,300 events and 5,010 user profiles.",
 	} {
 		require.Contains(t, text, want)
 	}
+	require.Regexp(t, `users_to_hubspot .* 0 answered 429; [\d,]+ changes/s; the API's limits \(1,900/s sustained\) did not slow this run`, text)
 	require.NotContains(t, text, "whsec_", "the signing secret is never printed")
+	for _, secret := range []string{"pat-na1-demo-0d5e7c1b", "demo-mixpanel-secret", "demo0mixpanel0project0token"} {
+		require.NotContains(t, text, secret, "no credential is printed")
+	}
 	// What it leaves behind works without the demo's process.
 	out.Reset()
 	code = Main([]string{"--config", filepath.Join(dir, "sluice.yaml"), "runs"}, &out, &errb)
 	require.Equal(t, 0, code, errb.String())
 	require.Equal(t, 2, strings.Count(out.String(), "profiles_to_crm"), "two runs: %s", out.String())
+	require.Contains(t, out.String(), "users_to_hubspot")
 }

@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Both cases run end to end at a small size: the warehouse is built, the sync
+// reaches the simulator, its final state is checked, and the stats are reported.
+func TestCasesRunAndReport(t *testing.T) {
+	var log strings.Builder
+	results, err := Run(context.Background(), Params{
+		Rows: map[string]int{"hubspot": 350, "mixpanel": 5000}, Dir: t.TempDir(), Log: &log,
+	})
+	require.NoError(t, err, log.String())
+	require.Len(t, results, 2)
+
+	hs, mp := results[0], results[1]
+	require.Equal(t, "hubspot", hs.Case)
+	require.Equal(t, int64(350), hs.Rows)
+	require.Equal(t, int64(350), hs.Succeeded)
+	require.Equal(t, int64(4), hs.Requests, "100 contacts per request")
+	require.Zero(t, hs.Throttled)
+	require.InDelta(t, 1900, hs.SustainedPerS, 0.001, "the professional tier: 190 × 100 per 10 s")
+	require.False(t, hs.Binding, "4 requests fit the first window")
+	require.Positive(t, hs.RecordsPerS)
+	require.Positive(t, hs.P95Seconds)
+
+	require.Equal(t, "mixpanel", mp.Case)
+	require.Equal(t, int64(5000), mp.Succeeded)
+	require.Equal(t, int64(3), mp.Requests, "2,000 events per request")
+	require.Positive(t, mp.SustainedPerS)
+
+	page := Markdown(results, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), "sluice bench --write docs/speeds.md")
+	require.Contains(t, page, "Measured 2026-11-26 00:00 UTC on ")
+	require.Contains(t, page, "| hubspot (contacts via batch/upsert by email, professional tier) | 350 |")
+	require.Contains(t, page, "| mixpanel (events via /import, 2,000 per request, gzip) | 5,000 |")
+	require.Contains(t, page, "not binding¹")
+	require.Contains(t, log.String(), "hubspot: 350 rows")
+}
+
+// A run the limits bind is reported with its ceiling and efficiency.
+func TestBindingRunReportsEfficiency(t *testing.T) {
+	r := Result{Case: "hubspot", Rows: 100_000, RecordsPerS: 1938, CeilingPerS: 2000, SustainedPerS: 1900, Binding: true, Efficiency: 0.969, Requests: 1000}
+	page := Markdown([]Result{r}, time.Now(), "x")
+	require.Contains(t, page, "| 100,000 | 1,938 | 2,000 | 1,900 | 96.9% | 1,000 | 0 (0.00%) |")
+	require.NotContains(t, page, "¹ The whole run")
+}
+
+func TestUnknownCase(t *testing.T) {
+	_, err := Run(context.Background(), Params{Cases: []string{"salesforce"}, Dir: t.TempDir()})
+	require.ErrorContains(t, err, `no case named "salesforce" (the cases are hubspot, mixpanel)`)
+}
