@@ -401,24 +401,56 @@ func testPartialFailure(t *testing.T, h Harness, spec connector.DestinationSpec)
 			want[k] = basicRow(k, int64(i))
 		}
 	}
-	b := connector.NewBatch("conformance", "run-1", "batch-partial", changes, nil)
-	err := tg.Destination.Write(context.Background(), b)
-	var be *connector.BatchError
-	if !errors.As(err, &be) {
-		t.Fatalf("Write returned %v, want a *connector.BatchError naming the rejected rows", err)
+	failed, err := writeIsolating(context.Background(), tg.Destination, "batch-partial", changes, 0)
+	if err != nil {
+		t.Fatalf("Write returned %v, want a *connector.BatchError naming the rejected rows (or connector.Divisible, halved as the engine does)", err)
 	}
-	var failed []int
-	for _, r := range be.Rows {
-		if r.Err == nil || r.Err.Error() == "" {
-			t.Errorf("row %d failed without a reason", r.Index)
-		}
-		failed = append(failed, r.Index)
+	if len(failed) == 0 {
+		t.Fatal("Write reported no failed row, want rows 3 and 7")
 	}
 	slices.Sort(failed)
 	if !slices.Equal(failed, []int{3, 7}) {
 		t.Fatalf("BatchError names rows %v, want [3 7]", failed)
 	}
 	wantContents(t, tg, want)
+}
+
+// writeIsolating writes changes as the engine does: a *connector.BatchError names
+// failed rows; a connector.Divisible refusal of several changes is halved until
+// the rows at fault fail alone. It returns the failed rows' indexes (offset by
+// off), each checked to carry a reason, or the error that failed the write.
+func writeIsolating(ctx context.Context, d connector.Destination, id string, changes []record.Change, off int) ([]int, error) {
+	err := d.Write(ctx, connector.NewBatch("conformance", "run-1", id, changes, nil))
+	if err == nil {
+		return nil, nil
+	}
+	var be *connector.BatchError
+	if errors.As(err, &be) {
+		var failed []int
+		for _, r := range be.Rows {
+			if r.Err == nil || r.Err.Error() == "" {
+				return nil, fmt.Errorf("row %d failed without a reason", r.Index)
+			}
+			failed = append(failed, off+r.Index)
+		}
+		return failed, nil
+	}
+	if !connector.IsDivisible(err) {
+		return nil, err
+	}
+	if len(changes) == 1 {
+		if err.Error() == "" {
+			return nil, fmt.Errorf("row %d failed without a reason", off)
+		}
+		return []int{off}, nil
+	}
+	half := len(changes) / 2
+	a, err := writeIsolating(ctx, d, id+"a", changes[:half:half], off)
+	if err != nil {
+		return nil, err
+	}
+	b, err := writeIsolating(ctx, d, id+"b", changes[half:], off+half)
+	return append(a, b...), err
 }
 
 func testCancelled(t *testing.T, h Harness, spec connector.DestinationSpec) {

@@ -3,6 +3,7 @@ package mixpanel_test
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,9 +19,9 @@ import (
 // only and need an event name, a user and a time in every row, which the suite's
 // rows do not carry: events_test.go covers them.
 //
-// The simulator keeps no hook to refuse a profile by key, so the suite's partial
-// failure test is skipped here; TestProfileFailures covers it with updates the
-// simulator refuses.
+// Refused keys (the suite's partial-failure test) are refused by the simulator's
+// RejectUpdate hook: /engage then answers the request with status 0, and the
+// engine's halving isolates the refused profiles.
 func TestConformanceProfiles(t *testing.T) {
 	conformance.TestDestination(t, mixpanel.Spec, conformance.Harness{
 		Setup: func(t *testing.T, info connector.SyncInfo, kinds []record.Kind) conformance.Target {
@@ -28,8 +29,23 @@ func TestConformanceProfiles(t *testing.T) {
 			// The key column is the profile's distinct_id.
 			sc := &mixpanel.SyncConfig{Object: mixpanel.ObjectProfiles, DistinctID: info.KeyField}
 			d := tb.open(t, info, sc, nil)
+			var rejectMu sync.Mutex
+			rejected := map[string]bool{}
+			tb.sim.SetRejectUpdate(func(id, op string) string {
+				rejectMu.Lock()
+				defer rejectMu.Unlock()
+				if rejected[id] {
+					return "profile " + id + " is refused by the test"
+				}
+				return ""
+			})
 			return conformance.Target{
 				Destination: d,
+				RejectKey: func(key string) {
+					rejectMu.Lock()
+					rejected[key] = true
+					rejectMu.Unlock()
+				},
 				Contents: func(t *testing.T) map[string]record.Fields {
 					out := map[string]record.Fields{}
 					for id, p := range tb.sim.Profiles() {

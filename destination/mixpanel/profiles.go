@@ -181,6 +181,7 @@ func (d *Destination) engageOutcome(resp *saas.Response, n int) ([]itemFailure, 
 		return nil, connector.Divisible(fmt.Errorf("mixpanel: update profiles: HTTP %d with an answer that is not Mixpanel's: %s", resp.Status, saas.Snippet(body)))
 	}
 	var fails []itemFailure
+	tokenFails := 0
 	for _, r := range ans.FailedRecords {
 		if r.Index < 0 || r.Index >= n {
 			continue
@@ -194,8 +195,13 @@ func (d *Destination) engageOutcome(resp *saas.Response, n int) ([]itemFailure, 
 		}
 		if r.Field == "$token" {
 			msg += ": " + d.credential
+			tokenFails++
 		}
 		fails = append(fails, itemFailure{r.Index, errors.New("Mixpanel refused the profile update: " + msg)})
+	}
+	if len(fails) > 0 && tokenFails == n {
+		// Every update refused for the token: the configuration is wrong, not the rows.
+		return nil, connector.Permanent(fmt.Errorf("mixpanel: update profiles: Mixpanel refused the project token: %s", d.credential))
 	}
 	if len(fails) > 0 {
 		return fails, nil

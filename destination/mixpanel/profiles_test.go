@@ -63,7 +63,7 @@ func props(t *testing.T, tb *testBundle, id string) map[string]any {
 // With strict=1 Mixpanel names the updates it refused: exactly their rows fail.
 func TestProfileFailuresAreNamedPerRow(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, sim.Options{EngageStrictReport: true, MaxUpdateBytes: 200})
+	tb := setup(t, sim.Options{MaxUpdateBytes: 200})
 	d := tb.open(t, profileInfo(connector.ModeUpsert), profileSync, nil)
 	long := strings.Repeat("x", 200)
 	changes := []record.Change{
@@ -84,7 +84,7 @@ func TestProfileFailuresAreNamedPerRow(t *testing.T) {
 // until the rows at fault are alone.
 func TestRefusedProfileRequestIsDivisible(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, sim.Options{MaxUpdateBytes: 200})
+	tb := setup(t, sim.Options{MaxUpdateBytes: 200, EngageIgnoreStrict: true})
 	d := tb.open(t, profileInfo(connector.ModeUpsert), profileSync, nil)
 	long := strings.Repeat("x", 200)
 	err, exchanges := write(d, []record.Change{profileRow(record.OpAdd, "1", "a@x.io", long), profileRow(record.OpAdd, "2", "b@x.io", long)})

@@ -153,7 +153,7 @@ type engageFailure struct {
 func (s *Server) engage(r *http.Request, q url.Values, body []byte) reply {
 	data, params := engageData(r, q, body)
 	verbose := flag(params.Get("verbose"), false)
-	strict := flag(params.Get("strict"), false) && s.opts.EngageStrictReport
+	strict := flag(params.Get("strict"), false) && !s.opts.EngageIgnoreStrict
 
 	counted := len(body) // a GET's data is in its query
 	if counted == 0 {
@@ -213,8 +213,18 @@ func (s *Server) engage(r *http.Request, q url.Values, body []byte) reply {
 	}
 
 	applied := 0
+	var rejectFn func(distinctID, op string) string
+	if p := s.rejectUpdate.Load(); p != nil {
+		rejectFn = *p
+	}
 	s.profilesMu.Lock()
 	for i, u := range updates {
+		if rejectFn != nil {
+			if msg := rejectFn(u.distinctID, u.op); msg != "" {
+				fails = append(fails, engageFailure{indexes[i], u.distinctID, fieldError{"$distinct_id", msg}})
+				continue
+			}
+		}
 		if err := s.apply(u); err != nil {
 			fails = append(fails, engageFailure{indexes[i], u.distinctID, fieldError{u.op, err.Error()}})
 			continue
@@ -235,7 +245,8 @@ func (s *Server) rejectUpdates(now time.Time, fails []engageFailure) {
 }
 
 // engageAnswer answers as /engage does: 200 with 1 when at least one update was
-// good and 0 when none was; with verbose=1, {"status":…,"error":…}.
+// good and 0 when none was (see Options.EngageFailIfAnyFailed); with verbose=1,
+// {"status":…,"error":…}; with strict=1, per-update errors.
 func (s *Server) engageAnswer(verbose, strict bool, applied int, fails []engageFailure, whole string) reply {
 	if strict {
 		switch {
@@ -255,7 +266,7 @@ func (s *Server) engageAnswer(verbose, strict bool, applied int, fails []engageF
 		b = append(b, `,"status":"Bad Request"}`...)
 		return reply{status: http.StatusBadRequest, contentType: "application/json", body: b}
 	}
-	ok := applied > 0
+	ok := applied > 0 && (len(fails) == 0 || !s.opts.EngageFailIfAnyFailed)
 	if !verbose {
 		body := []byte("0")
 		if ok {

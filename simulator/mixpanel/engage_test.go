@@ -256,16 +256,16 @@ func TestEngageOptions(t *testing.T) {
 	})
 	t.Run("strict report", func(t *testing.T) {
 		t.Parallel()
-		tb := setup(t, Options{EngageStrictReport: true})
+		tb := setup(t, Options{})
 		a := tb.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1}), upd("u-2", "$add", map[string]any{"a": "x"}))
 		require.Equal(t, 400, a.status)
 		require.Equal(t, `{"code":400,"error":"some data points in the request failed validation","failed_records":[{"index":1,"$distinct_id":"u-2","field":"$add","message":"'$add' is invalid: \"a\" must be a number"}],"num_records_imported":1,"status":"Bad Request"}`, a.body)
 		a = tb.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1}))
 		require.Equal(t, `{"code":200,"num_records_imported":1,"status":"OK"}`, a.body)
 	})
-	t.Run("strict ignored by default", func(t *testing.T) {
+	t.Run("strict ignored on request", func(t *testing.T) {
 		t.Parallel()
-		tb := setup(t, Options{})
+		tb := setup(t, Options{EngageIgnoreStrict: true})
 		require.Equal(t, "1", tb.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1})).body)
 	})
 }
@@ -305,4 +305,38 @@ func TestFinalState(t *testing.T) {
 	reqs := tb.sim.Log().Requests()
 	require.Len(t, reqs, 4)
 	require.Equal(t, []string{"/engage", "/import", "/import", "/engage"}, []string{reqs[0].Path, reqs[1].Path, reqs[2].Path, reqs[3].Path})
+}
+
+func TestEngageRejectUpdateAndAnswerOptions(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, Options{})
+	tb.sim.SetRejectUpdate(func(id, op string) string {
+		if id == "u-2" {
+			return "refused by the test"
+		}
+		return ""
+	})
+	a := tb.engage(t, "verbose=1", upd("u-1", "$set", map[string]any{"a": 1}), upd("u-2", "$set", map[string]any{"a": 1}), upd("u-3", "$delete", ""))
+	require.JSONEq(t, `{"status":1,"error":null}`, a.body, "one or more updates were valid")
+	a = tb.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1}), upd("u-2", "$set", map[string]any{"a": 1}))
+	require.Equal(t, 400, a.status)
+	require.JSONEq(t, `{"code":400,"error":"some data points in the request failed validation","failed_records":[{"index":1,"$distinct_id":"u-2","field":"$distinct_id","message":"refused by the test"}],"num_records_imported":1,"status":"Bad Request"}`, a.body)
+	_, ok := tb.sim.Profile("u-1")
+	require.True(t, ok, "the good update applied")
+	_, ok = tb.sim.Profile("u-2")
+	require.False(t, ok)
+	rejs := tb.sim.Rejections()
+	require.Equal(t, "$distinct_id", rejs[len(rejs)-1].Field)
+
+	tb.sim.SetRejectUpdate(nil)
+	require.JSONEq(t, `{"status":1,"error":null}`, tb.engage(t, "verbose=1", upd("u-2", "$set", map[string]any{"a": 1})).body)
+
+	strictest := setup(t, Options{EngageFailIfAnyFailed: true, EngageIgnoreStrict: true, RejectUpdate: func(id, op string) string {
+		if id == "u-2" {
+			return "no"
+		}
+		return ""
+	}})
+	require.Equal(t, "0", strictest.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1}), upd("u-2", "$set", map[string]any{"a": 1})).body)
+	require.Equal(t, "1", strictest.engage(t, "", upd("u-1", "$set", map[string]any{"a": 1})).body)
 }

@@ -88,9 +88,11 @@ type Options struct {
 	// EngageOwnBucket gives /engage its own rate-limit bucket instead of sharing
 	// /import's.
 	EngageOwnBucket bool
-	// EngageStrictReport answers /engage?strict=1 with per-update errors in the
-	// shape of /import's (the real shape is undocumented); otherwise strict is ignored.
-	EngageStrictReport bool
+	// EngageIgnoreStrict ignores /engage?strict=1. By default strict=1 answers with
+	// per-update errors, as the docs say it does ("return a JSON object with
+	// per-record error messages"), in the shape of /import's failed_records (the
+	// real shape is undocumented: unconfirmed).
+	EngageIgnoreStrict bool
 	// BadToken403 answers 403 when no update of an /engage request has the right
 	// $token; otherwise such updates just fail.
 	BadToken403 bool
@@ -98,6 +100,16 @@ type Options struct {
 	// Reject, when set, is asked about each event that passed validation; a
 	// non-empty answer fails the event with that message (field "properties").
 	Reject func(e Event) string
+	// RejectUpdate, when set, is asked about each /engage update that passed
+	// validation (its $distinct_id and operation, e.g. "$set"); a non-empty
+	// answer fails the update with that message. SetRejectUpdate changes it while
+	// the simulator runs.
+	RejectUpdate func(distinctID, op string) string
+	// EngageFailIfAnyFailed answers an /engage request 0 (verbose: status 0 and
+	// the first failure's reason) when any of its updates failed, while the good
+	// ones still apply. By default the answer is 1 when at least one update was
+	// good, as documented ("1 – One or more objects provided are valid").
+	EngageFailIfAnyFailed bool
 	// Now is the clock. Default time.Now.
 	Now simkit.Clock
 	// KeepBodies keeps request bodies (decompressed) in the log.
@@ -179,13 +191,24 @@ type Server struct {
 	imported atomic.Int64
 	rejected atomic.Int64
 
-	profilesMu sync.Mutex
-	profiles   map[string]map[string]any
+	profilesMu   sync.Mutex
+	profiles     map[string]map[string]any
+	rejectUpdate atomic.Pointer[func(distinctID, op string) string]
 
 	rejMu      sync.Mutex
 	rejections []Rejection
 
 	bufs sync.Pool // *importScratch
+}
+
+// SetRejectUpdate replaces Options.RejectUpdate while the simulator runs (nil
+// removes it).
+func (s *Server) SetRejectUpdate(fn func(distinctID, op string) string) {
+	if fn == nil {
+		s.rejectUpdate.Store(nil)
+		return
+	}
+	s.rejectUpdate.Store(&fn)
 }
 
 // New returns a simulator with the given options (unset fields at their defaults).
@@ -208,6 +231,9 @@ func New(opts Options) *Server {
 	s.log.KeepBodies = o.KeepBodies
 	s.log.Limit = o.LogLimit
 	s.buckets.Store(newBuckets(o))
+	if o.RejectUpdate != nil {
+		s.SetRejectUpdate(o.RejectUpdate)
+	}
 	return s
 }
 
