@@ -38,10 +38,11 @@ type Budget struct {
 	sent  ring // request send times in the window (and phantoms for others' usage)
 	bytes ring // payload bytes in the window
 
-	dailyUsed      int       // requests sent today by this process
-	dailyDay       string    // the day dailyUsed counts, UTC
-	dailyRemaining int       // from the API's headers; -1 when unknown
-	dailyAt        time.Time // when dailyRemaining was reported
+	dailyUsed      int            // requests sent today by this process
+	dailyDay       string         // the day dailyUsed counts, in dayZone
+	dayZone        *time.Location // where the API's day starts (default UTC)
+	dailyRemaining int            // from the API's headers; -1 when unknown
+	dailyAt        time.Time      // when dailyRemaining was reported
 
 	pausedUntil time.Time // set by a 429
 	throttles   int       // 429s in a row, for the backoff without Retry-After
@@ -193,11 +194,40 @@ func (b *Budget) Acquire(ctx context.Context, payload int64) (*Ticket, error) {
 	}
 }
 
+// SetDayZone sets the time zone at whose midnight the API's daily allowance
+// resets (HubSpot: the account's); the default is UTC.
+func (b *Budget) SetDayZone(loc *time.Location) {
+	if loc == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dayZone = loc
+	b.dailyDay = "" // recount in the new zone's day
+}
+
+// NextMidnight is when the API's day next starts, in the budget's day zone.
+func (b *Budget) NextMidnight(now time.Time) time.Time {
+	b.mu.Lock()
+	loc := b.zone()
+	b.mu.Unlock()
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+}
+
+func (b *Budget) zone() *time.Location {
+	if b.dayZone == nil {
+		return time.UTC
+	}
+	return b.dayZone
+}
+
 func (b *Budget) dailyExhausted(now time.Time) error {
-	day := now.UTC().Format(time.DateOnly)
+	loc := b.zone()
+	day := now.In(loc).Format(time.DateOnly)
 	if day != b.dailyDay {
 		b.dailyDay, b.dailyUsed = day, 0
-		if b.dailyAt.UTC().Format(time.DateOnly) != day {
+		if b.dailyAt.In(loc).Format(time.DateOnly) != day {
 			b.dailyRemaining = -1 // a new day: the API's count has reset too
 		}
 	}

@@ -252,3 +252,24 @@ func TestForeignUsageIsSeenPastRequestsInFlight(t *testing.T) {
 	_, err := b.Acquire(ctx, 0)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the 2 foreign requests hold their place in the window")
 }
+
+func TestDayStartsInTheAPIsZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone data")
+	}
+	b := NewBudget(connector.RateLimits{Daily: 1}, 1)
+	now := time.Date(2026, 3, 2, 4, 30, 0, 0, time.UTC) // 23:30 on March 1st in New York
+	b.now = func() time.Time { return now }
+	b.SetDayZone(ny)
+	require.Equal(t, time.Date(2026, 3, 2, 0, 0, 0, 0, ny), b.NextMidnight(now))
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	tk.Done(Feedback{})
+	_, err = b.Acquire(context.Background(), 0)
+	require.ErrorIs(t, err, ErrDailyLimit)
+	now = now.Add(31 * time.Minute) // past midnight in New York, not in UTC
+	tk, err = b.Acquire(context.Background(), 0)
+	require.NoError(t, err, "a new day in the account's zone")
+	tk.Done(Feedback{})
+}

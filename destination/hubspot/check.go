@@ -34,13 +34,13 @@ func (p property) readOnly() bool { return p.ModificationMetadata.ReadOnlyValue 
 // account's portal, which keys its rate budget) and that every mapped field is
 // an existing, writable property of the object, and id_property a unique one.
 func (d *Destination) Check(ctx context.Context) error {
-	portal, err := d.checkAccount(ctx)
+	portal, zone, err := d.checkAccount(ctx)
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
-	changed := d.portal != portal
-	d.portal = portal
+	changed := d.portal != portal || d.zone != zone
+	d.portal, d.zone = portal, zone
 	d.mu.Unlock()
 	if changed {
 		d.useBudget()
@@ -53,19 +53,29 @@ func (d *Destination) Check(ctx context.Context) error {
 	return d.checkProperties(props)
 }
 
-// checkAccount reads the account's details and returns its portal id.
-func (d *Destination) checkAccount(ctx context.Context) (string, error) {
+// checkAccount reads the account's details and returns its portal id and its
+// time zone (where its daily limit resets; nil when unknown).
+func (d *Destination) checkAccount(ctx context.Context) (string, *time.Location, error) {
 	resp, err := d.get(ctx, "/account-info/v3/details", "read the account's details")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var info struct {
 		PortalID json.Number `json:"portalId"`
+		TimeZone string      `json:"timeZone"`
 	}
 	if err := json.Unmarshal(resp.Body, &info); err != nil || info.PortalID == "" {
-		return "", connector.Permanent(fmt.Errorf("hubspot: read the account's details: the answer has no portalId: %s", saas.Snippet(resp.Body)))
+		return "", nil, connector.Permanent(fmt.Errorf("hubspot: read the account's details: the answer has no portalId: %s", saas.Snippet(resp.Body)))
 	}
-	return info.PortalID.String(), nil
+	var zone *time.Location
+	if info.TimeZone != "" {
+		if loc, err := time.LoadLocation(info.TimeZone); err == nil {
+			zone = loc
+		} else {
+			d.log.Warn("HubSpot's account time zone is unknown here: the daily limit is taken to reset at midnight UTC", "time_zone", info.TimeZone)
+		}
+	}
+	return info.PortalID.String(), zone, nil
 }
 
 // properties reads the object's property definitions.

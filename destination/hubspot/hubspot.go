@@ -211,7 +211,8 @@ type Destination struct {
 	knowsLimits atomic.Bool // learned, read without the lock
 	firstWrite  sync.Mutex  // held by the write that learns the limits
 	sizeHint    atomic.Int64
-	spentUntil  atomic.Int64 // when HubSpot's daily limit resets, once it said it was spent (Unix ns)
+	spentUntil  atomic.Int64   // when HubSpot's daily limit resets, once it said it was spent (Unix ns)
+	zone        *time.Location // the account's time zone, where its day starts; nil until Check
 }
 
 // prop is one field written as a property: its index in the record's fields and
@@ -383,6 +384,7 @@ func (d *Destination) useBudget() {
 		// sync of the account.
 		b = saas.NewBudget(d.rate, 1)
 	}
+	b.SetDayZone(d.zone)
 	d.client.Store(&saas.Client{
 		BaseURL: d.cfg.BaseURL, HTTP: d.http, Budget: b,
 		Authorize:   d.authorize,

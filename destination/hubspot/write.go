@@ -321,11 +321,11 @@ func (d *Destination) dailySpent() error {
 }
 
 // markDailySpent stops sending until the daily limit resets: after the 429's
-// Retry-After when it gives one, else at the next midnight UTC (the account's
-// own midnight is not known here).
+// Retry-After when it gives one, else at the next midnight in the account's time
+// zone (learned by Check; UTC before).
 func (d *Destination) markDailySpent(retry time.Duration) {
 	now := time.Now()
-	until := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	until := d.client.Load().Budget.NextMidnight(now)
 	if retry > 0 && retry <= 24*time.Hour {
 		until = now.Add(retry)
 	}
