@@ -3,6 +3,8 @@ package saas
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connector"
@@ -165,4 +167,24 @@ func (t *Tuning) Resolve(api API) (Limits, error) {
 		}
 	}
 	return l, errors.Join(errs...)
+}
+
+// BaseURL checks a destination's base_url (empty means def, the vendor's host)
+// and returns it without a trailing slash. Its errors are FieldError messages.
+func BaseURL(s, def string) (string, error) {
+	if s == "" {
+		return def, nil
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("must start with https:// (or http:// for a local simulator)")
+	case u.Host == "":
+		return "", errors.New("has no host")
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("must not have a query or a fragment: give the API's host, e.g. %s", def)
+	}
+	return strings.TrimRight(s, "/"), nil
 }

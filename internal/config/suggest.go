@@ -3,48 +3,12 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sluicehq/sluice/connector"
 )
 
-// maxSuggestDistance is how many single-character edits a misspelling may be
-// from a known word for a "did you mean" hint.
-const maxSuggestDistance = 2
-
-// closest returns the candidate nearest to word by edit distance, ignoring case,
-// or "" when none is close enough to be a plausible typo.
-func closest(word string, candidates []string) string {
-	best, bestDist := "", maxSuggestDistance+1
-	lw := strings.ToLower(word)
-	for _, c := range candidates {
-		d := editDistance(lw, strings.ToLower(c))
-		// A distance as long as the word itself would match any short word.
-		if d < bestDist && d < len([]rune(word)) {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// closest returns the candidate nearest to word, or "" (see connector.Closest).
+func closest(word string, candidates []string) string { return connector.Closest(word, candidates) }
 
 // unknownMessage says that got is not one of allowed and suggests the closest:
 // `unknown key "primay_key": did you mean "primary_key"? (use one of source, …)`.
