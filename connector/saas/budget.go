@@ -320,8 +320,15 @@ func (t *Ticket) Done(f Feedback) (retry time.Duration) {
 		b.observeWindow(now, *f.Window)
 	}
 	if d := f.Daily; d != nil {
-		// Requests still in flight may not be in the API's count yet.
-		b.dailyRemaining, b.dailyAt = max(0, d.Remaining-b.inFlight), now
+		// Requests still in flight may not be in the API's count yet. When the API
+		// says its daily maximum, its count is the account's usage today, which a
+		// lower daily limit of the user's (leaving room for other integrations)
+		// is measured against too, across runs and processes.
+		left := d.Remaining
+		if d.Max > 0 && b.limits.Daily > 0 && b.limits.Daily < d.Max {
+			left = b.limits.Daily - (d.Max - d.Remaining)
+		}
+		b.dailyRemaining, b.dailyAt = max(0, left-b.inFlight), now
 		if d.Max > 0 && (b.limits.Daily == 0 || d.Max < b.limits.Daily) {
 			b.limits.Daily = d.Max
 		}
@@ -336,11 +343,14 @@ func (t *Ticket) Done(f Feedback) (retry time.Duration) {
 			d = min(d, 60*time.Second)
 			retry = d/2 + rand.N(d/2+1)
 		}
+		// Requests sent before the pause answer 429 together: one halving per pause.
+		if now.After(b.pausedUntil) {
+			b.limit = math.Max(1, b.limit/2)
+			b.lastDecrease = now
+		}
 		if until := now.Add(retry); until.After(b.pausedUntil) {
 			b.pausedUntil = until
 		}
-		b.limit = math.Max(1, b.limit/2)
-		b.lastDecrease = now
 		return retry
 	}
 	b.throttles = 0

@@ -273,3 +273,35 @@ func TestDayStartsInTheAPIsZone(t *testing.T) {
 	require.NoError(t, err, "a new day in the account's zone")
 	tk.Done(Feedback{})
 }
+
+// A user's daily limit lower than the API's is measured against the account's
+// usage the API reports, so that it holds across runs and processes.
+func TestUserDailyLimitCountsTheAccountsUsage(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 100, Window: time.Second, Daily: 600_010}, 1)
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	tk.Done(Feedback{Daily: &DailyState{Max: 625_000, Remaining: 25_000}}) // 600,000 used today
+	for range 10 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tk.Done(Feedback{})
+	}
+	_, err = b.Acquire(context.Background(), 0)
+	require.ErrorIs(t, err, ErrDailyLimit)
+}
+
+func TestOneHalvingPerPause(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{}, 8)
+	var tickets []*Ticket
+	for range 8 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		tickets = append(tickets, tk)
+	}
+	for _, tk := range tickets {
+		tk.Done(Feedback{Throttled: true, Retry: 50 * time.Millisecond})
+	}
+	require.Equal(t, 4, b.ConcurrencyLimit(), "eight 429s of requests sent together halve once")
+}

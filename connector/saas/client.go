@@ -83,8 +83,6 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 // Do sends r within the budget and records the exchange on b (which may be nil
 // for requests that serve no batch, such as a check). It returns an error only
 // when no answer came (a transport error or a timeout, which is worth retrying)
@@ -96,13 +94,12 @@ func (c *Client) Do(ctx context.Context, b *connector.Batch, r Request) (*Respon
 	}
 	line := r.Method + " " + u
 	var body io.Reader
-	var zbuf *bytes.Buffer
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
 		if r.Gzip {
-			zbuf = bufs.Get().(*bytes.Buffer)
-			zbuf.Reset()
-			defer bufs.Put(zbuf)
+			// Not pooled: net/http may still be reading a body after the answer came
+			// (a server that answers 401 before reading it).
+			zbuf := bytes.NewBuffer(make([]byte, 0, len(r.Body)/4+512))
 			zw := gzipWriters.Get().(*gzip.Writer)
 			zw.Reset(zbuf)
 			zw.Write(r.Body)

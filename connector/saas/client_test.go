@@ -169,6 +169,7 @@ func TestTuningLowersButNeverRaises(t *testing.T) {
 		{Tuning{RateLimit: RateLimit{Requests: 300}}, "rate_limit.requests", "300 per 10s is more than HubSpot (professional tier) allows (190 per 10s)"},
 		{Tuning{RateLimit: RateLimit{Requests: 30, Per: time.Second}}, "rate_limit.requests", "more than"},
 		{Tuning{RateLimit: RateLimit{Daily: 700000}}, "rate_limit.daily", "700000 is more than"},
+		{Tuning{RateLimit: RateLimit{Requests: 1000, Per: 100 * time.Second}}, "rate_limit.requests", "would let more than HubSpot (professional tier)'s 190 requests go out within 10s"},
 		{Tuning{RateLimit: RateLimit{Per: time.Second}}, "rate_limit.per", "set one of them"},
 		{Tuning{RateLimit: RateLimit{Requests: -1}}, "rate_limit", "negative"},
 	} {

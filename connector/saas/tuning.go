@@ -132,7 +132,11 @@ func (t *Tuning) Resolve(api API) (Limits, error) {
 				bad("rate_limit.requests", "%d per %s is more than %s allows (%d per %s); lower it or remove it", r.Requests, per, api.Name, apiRate.Requests, apiRate.Window)
 			}
 		}
-		if per == 0 {
+		if per > apiRate.Window && apiRate.Requests > 0 && r.Requests > apiRate.Requests {
+			// Over a longer window the same average allows bursts the API refuses.
+			bad("rate_limit.requests", "%d per %s would let more than %s's %d requests go out within %s; use a window of at most %s, or at most %d requests",
+				r.Requests, per, api.Name, apiRate.Requests, apiRate.Window, apiRate.Window, apiRate.Requests)
+		} else if per == 0 {
 			bad("rate_limit.per", "is needed with requests, e.g. per: 10s")
 		} else if apiRate.Requests == 0 || float64(r.Requests)/per.Seconds() <= float64(apiRate.Requests)/apiRate.Window.Seconds() {
 			l.Rate.Requests, l.Rate.Window = r.Requests, per

@@ -488,3 +488,32 @@ func TestCeilingCountsRequestsAndBytes(t *testing.T) {
 	var none *connector.RateLimits
 	require.Zero(t, none.Ceiling(10, 1, 10))
 }
+
+// Removals reach the destination before any addition or change of the same run: a
+// destination identifying records by something else than the key (an email) must
+// not see a re-keyed record's addition archived by its old key's removal.
+func TestRemovalsSettleBeforeOtherChanges(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 3000, connector.Capabilities{MaxBatchRecords: 50, MaxInFlight: 4, MaxAttempts: 1})
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	*h.n = 2000
+	h.planFor = func(i int64) string { return "changed" }
+	h.dest.mu.Lock()
+	h.dest.batches = nil
+	h.dest.mu.Unlock()
+	r = h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.Equal(t, int64(1000), r.Stats.Planned.Removed)
+	require.Positive(t, r.Stats.Planned.Changed)
+	seenOther := false
+	for i, b := range h.dest.batches {
+		for _, c := range b {
+			if c.Op == record.OpRemove {
+				require.False(t, seenOther, "batch %d removes after an addition or change was sent", i)
+			} else {
+				seenOther = true
+			}
+		}
+	}
+}

@@ -48,6 +48,8 @@ type outbound struct {
 	// release, when set, returns the batch's memory for reuse once the run log has
 	// recorded it; nothing may touch the batch's changes after that.
 	release func()
+	// settled, when set, is called once the batch's outcome is recorded.
+	settled func()
 }
 
 // outcome is a batch's fate, for the committer.
@@ -442,18 +444,41 @@ type batcherParams struct {
 	tailMu      sync.Mutex
 	cuttersLeft int
 	leftover    *cutter
+
+	// removals counts the removal batches not yet settled, while they are cut.
+	removals *sync.WaitGroup
 }
 
 // batch cuts the spilled changes and the removed keys into batches within the
 // destination's limits, one goroutine per spill file and one for the removed keys.
+//
+// Removals go first, and the rest only once every removal has an outcome: a row
+// that left the model must leave the destination before the rows that replace it
+// arrive, because a destination may identify records by something other than the
+// key (a HubSpot contact by its email): a user re-keyed with the same email is a
+// removal and an addition of the same contact, and the other order would archive
+// the contact just written.
 func batch(ctx context.Context, p *batcherParams) error {
+	if p.removedOps && len(p.scan.diff.Removed) > 0 {
+		var settled sync.WaitGroup
+		p.removals = &settled
+		err := cutRemoved(ctx, p)
+		p.removals = nil
+		if err != nil {
+			return err
+		}
+		done := make(chan struct{})
+		go func() { settled.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	p.cuttersLeft = len(p.scan.spills)
 	g, ctx := errgroup.WithContext(ctx)
 	for _, sp := range p.scan.spills {
 		g.Go(func() error { return cutSpill(ctx, p, sp) })
-	}
-	if p.removedOps && len(p.scan.diff.Removed) > 0 {
-		g.Go(func() error { return cutRemoved(ctx, p) })
 	}
 	return g.Wait()
 }
@@ -489,10 +514,17 @@ func (p *batcherParams) emit(ctx context.Context, rows batchRows, release func()
 	}
 	seq := int(p.seq.Add(1))
 	b := &outbound{seq: seq, id: p.runID + "-" + strconv.Itoa(seq), rows: rows, skip: skip, release: release}
+	if p.removals != nil {
+		p.removals.Add(1)
+		b.settled = p.removals.Done
+	}
 	select {
 	case p.out <- b:
 		return nil
 	case <-ctx.Done():
+		if b.settled != nil {
+			b.settled()
+		}
 		return ctx.Err()
 	}
 }
@@ -768,7 +800,11 @@ func sendAll(ctx context.Context, p *batcherParams, done func(*outcome) error) e
 		g.Go(func() error {
 			for b := range batches {
 				// A cancelled run still records the outcome of every batch it cut.
-				if err := done(p.sender.send(ctx, b)); err != nil {
+				err := done(p.sender.send(ctx, b))
+				if b.settled != nil {
+					b.settled()
+				}
+				if err != nil {
 					return err
 				}
 			}
