@@ -150,6 +150,14 @@ type SyncInfo struct {
 	ColumnFields map[string]int
 }
 
+// ModeValidator is implemented by a sync configuration whose keys depend on the
+// sync's mode (an id property that upsert needs, an object that takes only
+// insert). The project loader calls it with the sync's mode, so that `sluice
+// validate` reports the problem with its position; return *FieldError values.
+type ModeValidator interface {
+	ValidateMode(m Mode) error
+}
+
 // ColumnUser is implemented by a sync configuration whose keys name model columns
 // the destination needs beside the mapped fields (Mixpanel's event, distinct_id
 // and time). The engine checks that each column exists and carries it in every

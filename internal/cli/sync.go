@@ -166,7 +166,7 @@ func printRunSummary(w io.Writer, r *store.Run) {
 	fmt.Fprintf(w, "  changes    %s added, %s changed, %s removed, %s unchanged\n", num(s.Diff.Added), num(s.Diff.Changed), num(s.Diff.Removed), num(s.Diff.Unchanged))
 	fmt.Fprintf(w, "  planned    %s added, %s changed, %s removed\n", num(s.Planned.Added), num(s.Planned.Changed), num(s.Planned.Removed))
 	fmt.Fprintf(w, "  outcome    %s succeeded, %s failed\n", num(s.Succeeded), num(s.Failed))
-	fmt.Fprintf(w, "  requests   %s (%s retried, %s rate limited, %s waiting on limits)\n", num(s.Requests), num(s.Retries), num(s.RateLimited), time.Duration(s.RateLimitWaitMS)*time.Millisecond)
+	fmt.Fprintf(w, "  requests   %s (%s retried, %s rate limited, %s waiting on limits summed over requests)\n", num(s.Requests), num(s.Retries), num(s.RateLimited), time.Duration(s.RateLimitWaitMS)*time.Millisecond)
 	fmt.Fprintf(w, "  duration   %s (read %s, write %s), %s rows/s\n", ms(s.DurationMS), ms(s.ReadMS), ms(s.WriteMS), num(int64(rowsPerSecond(s))))
 	if s.Succeeded+s.Failed > 0 {
 		fmt.Fprintf(w, "  speed      %s\n", efficiencyText(s))

@@ -239,6 +239,11 @@ func TestProjectErrors(t *testing.T) {
 			want: []string{`sluice.yaml:12:11: syncs.s.mode: mode "mirror" is not supported by destination type "crm": use one of update, upsert`},
 		},
 		{
+			name: "sync settings that depend on the mode",
+			src:  prelude + "  s:\n    model: users\n    destination: crm\n    mode: update\n    object: companies\n",
+			want: []string{`sluice.yaml:13:5: syncs.s.object: companies take only mode upsert`},
+		},
+		{
 			name: "sync key unknown to a destination without sync settings",
 			src:  prelude + "  s:\n    model: users\n    destination: hook\n    mode: insert\n    mapping: []\n",
 			want: []string{`sluice.yaml:13:5: syncs.s.mapping: unknown key "mapping": did you mean "mappings"? (use one of model, destination, mode, mappings)`},

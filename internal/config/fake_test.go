@@ -67,6 +67,15 @@ type crmSyncConfig struct {
 
 func (c *crmSyncConfig) SetDefaults() { c.IDProperty = "id" }
 
+// ValidateMode: companies take only upsert, as a destination whose keys depend on
+// the mode would say.
+func (c *crmSyncConfig) ValidateMode(m connector.Mode) error {
+	if c.Object == "companies" && m != connector.ModeUpsert {
+		return &connector.FieldError{Field: "object", Message: "companies take only mode upsert"}
+	}
+	return nil
+}
+
 func (c *crmSyncConfig) Validate() error {
 	if c.Object != "contacts" && c.Object != "companies" {
 		return &connector.FieldError{Field: "object", Message: "use contacts or companies"}

@@ -252,7 +252,11 @@ func (l *loader) sync(p *Project, e *entry, path string) {
 	switch {
 	case spec == nil:
 	case spec.NewSyncConfig != nil:
+		before := len(l.errs)
 		s.SyncConfig = l.decodeBlock(spec.NewSyncConfig(), block, path, e.keyPos, syncKeys)
+		if mv, ok := s.SyncConfig.(connector.ModeValidator); ok && len(l.errs) == before && spec.SupportsMode(s.Mode) {
+			l.validateErrors(mv.ValidateMode(s.Mode), block, path, e.keyPos, map[string]bool{}, true)
+		}
 	default:
 		l.checkKeys(block, path, syncKeys)
 	}
