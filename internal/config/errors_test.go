@@ -240,8 +240,8 @@ func TestProjectErrors(t *testing.T) {
 		},
 		{
 			name: "sync settings that depend on the mode",
-			src:  prelude + "  s:\n    model: users\n    destination: crm\n    mode: update\n    object: companies\n",
-			want: []string{`sluice.yaml:13:5: syncs.s.object: companies take only mode upsert`},
+			src:  prelude + "  s:\n    model: users\n    destination: crm\n    mode: update\n    object: companies\n    id_property: none\n",
+			want: []string{`sluice.yaml:14:5: syncs.s.id_property: mode update needs an id property`},
 		},
 		{
 			name: "sync key unknown to a destination without sync settings",

@@ -67,11 +67,11 @@ type crmSyncConfig struct {
 
 func (c *crmSyncConfig) SetDefaults() { c.IDProperty = "id" }
 
-// ValidateMode: companies take only upsert, as a destination whose keys depend on
-// the mode would say.
+// ValidateMode: update needs a real id property, as a destination whose keys
+// depend on the mode would say.
 func (c *crmSyncConfig) ValidateMode(m connector.Mode) error {
-	if c.Object == "companies" && m != connector.ModeUpsert {
-		return &connector.FieldError{Field: "object", Message: "companies take only mode upsert"}
+	if c.IDProperty == "none" && m == connector.ModeUpdate {
+		return &connector.FieldError{Field: "id_property", Message: "mode update needs an id property"}
 	}
 	return nil
 }
