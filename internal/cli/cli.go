@@ -144,10 +144,15 @@ func (a *app) rootCommand() *cobra.Command {
 // project file's directory, so that relative paths in models (read_csv('users.csv'))
 // mean the same wherever sluice is started.
 func (a *app) loadProject() (*config.Project, error) {
+	return a.loadProjectWith(config.Options{})
+}
+
+// loadProjectWith is loadProject with loader options.
+func (a *app) loadProjectWith(opts config.Options) (*config.Project, error) {
 	if _, err := os.Stat(a.configPath); errors.Is(err, os.ErrNotExist) {
 		return nil, usageError(fmt.Errorf("no project file at %s: create one (see docs/configuration.md), pass --config, or try `sluice demo`", a.configPath))
 	}
-	p, err := config.Load(a.configPath, registry.Catalog{}, config.Options{})
+	p, err := config.Load(a.configPath, registry.Catalog{}, opts)
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -186,7 +191,17 @@ type session struct {
 }
 
 func (a *app) open(ctx context.Context) (*session, error) {
-	p, err := a.loadProject()
+	return a.openWith(ctx, config.Options{})
+}
+
+// openForReading opens a project for commands that only read the run log: the
+// secrets its references name need not be set.
+func (a *app) openForReading(ctx context.Context) (*session, error) {
+	return a.openWith(ctx, config.Options{AllowUnresolved: true})
+}
+
+func (a *app) openWith(ctx context.Context, opts config.Options) (*session, error) {
+	p, err := a.loadProjectWith(opts)
 	if err != nil {
 		return nil, err
 	}

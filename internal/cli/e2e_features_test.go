@@ -298,3 +298,22 @@ func TestDemo(t *testing.T) {
 	require.Equal(t, 2, strings.Count(out.String(), "profiles_to_crm"), "two runs: %s", out.String())
 	require.Contains(t, out.String(), "users_to_hubspot")
 }
+
+// Reading the run log needs no credentials: `runs` and `run show` load a project
+// whose secrets are not set, while `sync` still refuses it.
+func TestRunLogReadsWithoutSecrets(t *testing.T) {
+	p := newProject(t, usersProject, usersSetup)
+	run, code := p.syncJSON("users_to_hook")
+	require.Equal(t, 0, code, "%v", run)
+	t.Setenv("TEST_HOOK_TOKEN", "")
+	os.Unsetenv("TEST_HOOK_TOKEN")
+	out, errOut, code := p.sluice("runs")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "users_to_hook")
+	out, errOut, code = p.sluice("run", "show", run["run_id"].(string))
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "succeeded")
+	_, errOut, code = p.sluice("sync", "users_to_hook")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "TEST_HOOK_TOKEN is not set")
+}

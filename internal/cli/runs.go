@@ -25,7 +25,7 @@ func (a *app) runsCommand() *cobra.Command {
 		Short: "List runs, newest first",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context())
+			s, err := a.openForReading(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Show a run; with --failed or --key, its rows and the requests and responses that carried them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.open(cmd.Context())
+			s, err := a.openForReading(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -36,6 +36,10 @@ type Catalog interface {
 type Options struct {
 	// LookupEnv resolves ${env:NAME}; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// AllowUnresolved loads a project whose only problems are ${env:…} or
+	// ${file:…} references that cannot be read (their keys are left empty), for
+	// commands that read the run log and contact no source or destination.
+	AllowUnresolved bool
 }
 
 // Project is a loaded, valid project file.
@@ -199,6 +203,9 @@ func Parse(name, dir string, data []byte, cat Catalog, opts Options) (*Project, 
 		l.project(p, root)
 	}
 	secrets := l.sortedSecrets()
+	if opts.AllowUnresolved && !slices.ContainsFunc(l.errs, func(e *Error) bool { return !e.Unresolved }) {
+		l.errs = nil
+	}
 	if len(l.errs) > 0 {
 		// Messages quote values and connectors' own Validate errors; a secret must
 		// not reach a terminal through either.

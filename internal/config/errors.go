@@ -36,6 +36,8 @@ type Error struct {
 	Pos     Pos
 	Path    string // the key path, e.g. "syncs.users_to_hook.mode"
 	Message string // what is wrong and what to do
+	// Unresolved marks a ${env:…} or ${file:…} reference that could not be read.
+	Unresolved bool
 }
 
 func (e *Error) Error() string {

@@ -86,6 +86,7 @@ func (l *loader) env(ref, name string, pos Pos, path string) (string, bool) {
 	value, ok := l.lookupEnv(name)
 	if !ok {
 		l.errorf(pos, path, "environment variable %s is not set: export it or remove the reference", name)
+		l.errs[len(l.errs)-1].Unresolved = true
 		return "", false
 	}
 	return value, true
@@ -103,6 +104,7 @@ func (l *loader) readSecretFile(ref, name string, pos Pos, path string) (string,
 	data, err := readSmallFile(full)
 	if err != nil {
 		l.errorf(pos, path, "cannot read %s (%s): %v: create the file or fix the path", ref, full, err)
+		l.errs[len(l.errs)-1].Unresolved = true
 		return "", false
 	}
 	s := string(data)
