@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/record"
 )
 
@@ -281,17 +282,17 @@ func classify(resp *http.Response, body []byte, batch *connector.Batch) error {
 	case status >= 200 && status < 300:
 		return failedEvents(body, batch)
 	case status == http.StatusTooManyRequests:
-		return connector.Throttled(fmt.Errorf("webhook: HTTP %d (rate limited): %s", status, snippet(body)), retryAfter(resp.Header))
+		return connector.Throttled(fmt.Errorf("webhook: HTTP %d (rate limited): %s", status, saas.Snippet(body)), saas.RetryAfterHeader(resp.Header))
 	case status >= 500 || status == http.StatusRequestTimeout:
-		err := fmt.Errorf("webhook: HTTP %d: %s", status, snippet(body))
-		if d := retryAfter(resp.Header); d > 0 {
+		err := fmt.Errorf("webhook: HTTP %d: %s", status, saas.Snippet(body))
+		if d := saas.RetryAfterHeader(resp.Header); d > 0 {
 			return connector.RetryAfter(err, d)
 		}
 		return err
 	case status >= 300 && status < 400:
 		return connector.Permanent(fmt.Errorf("webhook: HTTP %d redirect to %q: set url to the final address", status, resp.Header.Get("Location")))
 	}
-	return connector.Permanent(fmt.Errorf("webhook: HTTP %d: %s", status, snippet(body)))
+	return connector.Permanent(fmt.Errorf("webhook: HTTP %d: %s", status, saas.Snippet(body)))
 }
 
 // failedEvents reads the optional {"failed": [{"key": "...", "error": "..."}]} of a 2xx
@@ -385,28 +386,3 @@ func jsonKey(raw json.RawMessage) string {
 	return string(bytes.TrimSpace(raw))
 }
 
-// retryAfter parses Retry-After as seconds or an HTTP date; 0 when absent.
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, time.Until(t))
-	}
-	return 0
-}
-
-func snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
-}
