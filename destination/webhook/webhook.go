@@ -385,4 +385,3 @@ func jsonKey(raw json.RawMessage) string {
 	}
 	return string(bytes.TrimSpace(raw))
 }
-
