@@ -173,8 +173,8 @@ func (d *Destination) checkProperties(props map[string]property) error {
 		switch {
 		case !ok:
 			hint := ""
-			if near := closeMatches(name, props); len(near) > 0 {
-				hint = fmt.Sprintf(" (did you mean %s?)", quoteList(near, " or "))
+			if near := closestProperty(name, props); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
 			}
 			problem("maps a column to property %q, which %s does not have in HubSpot%s: fix the mapping's to:, or create the property in HubSpot (Settings > Data Management > Properties)",
 				name, d.object, hint)
@@ -201,8 +201,8 @@ func (d *Destination) checkProperties(props map[string]property) error {
 		switch {
 		case !ok:
 			hint := ""
-			if near := closeMatches(d.idProperty, props); len(near) > 0 {
-				hint = fmt.Sprintf(" (did you mean %s?)", quoteList(near, " or "))
+			if near := closestProperty(d.idProperty, props); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
 			}
 			problem("id_property %q is not a property of %s in HubSpot%s: %s", d.idProperty, d.object, hint, list)
 		case !unique:
@@ -220,9 +220,9 @@ func (d *Destination) checkProperties(props map[string]property) error {
 	return nil
 }
 
-// closeMatches returns up to three property names that name might have meant:
-// the same but for case or separators, a few typos away, or named by its label.
-func closeMatches(name string, props map[string]property) []string {
+// closestProperty returns the writable property name might have meant, or "":
+// the same but for case or separators, a typo or two away, or named by its label.
+func closestProperty(name string, props map[string]property) string {
 	norm := func(s string) string {
 		return strings.Map(func(r rune) rune {
 			switch r {
@@ -232,70 +232,28 @@ func closeMatches(name string, props map[string]property) []string {
 			return r
 		}, strings.ToLower(s))
 	}
-	want := norm(name)
-	type scored struct {
-		name string
-		dist int
-	}
-	var found []scored
+	names := make([]string, 0, len(props))
 	for n, p := range props {
-		if p.readOnly() {
-			continue
-		}
-		best := editDistance(want, norm(n))
-		if p.Label != "" {
-			best = min(best, editDistance(want, norm(p.Label)))
-		}
-		limit := 2
-		if len(want) <= 4 {
-			limit = 1
-		}
-		if best <= limit {
-			found = append(found, scored{n, best})
+		if !p.readOnly() {
+			names = append(names, n)
 		}
 	}
-	slices.SortFunc(found, func(a, b scored) int {
-		if a.dist != b.dist {
-			return a.dist - b.dist
+	slices.Sort(names) // ties go to the first name, whatever the map's order
+	var candidates []string
+	owner := map[string]string{} // a candidate's property
+	add := func(c, n string) {
+		if _, seen := owner[c]; c != "" && !seen {
+			owner[c] = n
+			candidates = append(candidates, c)
 		}
-		return strings.Compare(a.name, b.name)
-	})
-	var out []string
-	for _, f := range found[:min(3, len(found))] {
-		out = append(out, f.name)
 	}
-	return out
-}
-
-func quoteList(items []string, last string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = fmt.Sprintf("%q", s)
+	for _, n := range names {
+		add(norm(n), n)
 	}
-	if len(q) <= 1 {
-		return strings.Join(q, "")
-	}
-	return strings.Join(q[:len(q)-1], ", ") + last + q[len(q)-1]
-}
-
-// editDistance is the Levenshtein distance between a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+	for _, n := range names {
+		if l := props[n].Label; l != "" {
+			add(norm(l), n)
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return owner[connector.Closest(norm(name), candidates)]
 }

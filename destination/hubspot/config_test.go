@@ -62,7 +62,9 @@ func TestConfigValidation(t *testing.T) {
 		"rate above any account":  {func(c *hubspot.Config) { c.RateLimit = saas.RateLimit{Requests: 30, Per: time.Second} }, "rate_limit.requests", "more than HubSpot allows (190 per 10s)"},
 		"too many packs":          {func(c *hubspot.Config) { c.LimitIncreasePacks = 3 }, "limit_increase_packs", "between 0 and 2"},
 		"missing token":           {func(c *hubspot.Config) { c.AccessToken = "" }, "access_token", "is empty: set it to a private app's access token"},
-		"base url without scheme": {func(c *hubspot.Config) { c.BaseURL = "api.hubapi.com" }, "base_url", "must start with https://"},
+		"base url without scheme": {func(c *hubspot.Config) { c.BaseURL = "api.hubapi.com" }, "base_url", "must start with https:// (or http:// for a local simulator)"},
+		"base url with a query":   {func(c *hubspot.Config) { c.BaseURL = "https://api.hubapi.com/?portal=1" }, "base_url", "must not have a query or a fragment: give the API's host, e.g. https://api.hubapi.com"},
+		"base url without host":   {func(c *hubspot.Config) { c.BaseURL = "https://" }, "base_url", "has no host"},
 		"in flight above the max": {func(c *hubspot.Config) { c.MaxInFlight = 100 }, "max_in_flight", "between 1 and 32"},
 	}
 	for name, tc := range cases {

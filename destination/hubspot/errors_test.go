@@ -185,27 +185,34 @@ func TestAuthenticationErrors(t *testing.T) {
 }
 
 // A 429 is Throttled with HubSpot's Retry-After, and pauses the account's budget
-// so that the retry is not refused again.
+// so that the retry is not refused again. Both policy names HubSpot uses for the
+// rolling window mean that throttle; only DAILY is the day's.
 func TestThrottledAnswerHonoursRetryAfter(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, sim.Options{})
-	d := tb.contacts(t, connector.ModeUpsert, nil)
-	tb.sim.SetFaults(simkit.Faults{Force429: 1})
-	var throttled bool
-	b := connector.NewBatch("s", "r", "b", people(record.OpAdd, 3), func(ex connector.Exchange) { throttled = throttled || ex.Throttled })
-	err := d.Write(context.Background(), b)
-	require.True(t, connector.RateLimited(err), "%v", err)
-	require.False(t, connector.IsPermanent(err))
-	require.True(t, throttled, "the exchange is traced as throttled")
-	delay, ok := connector.RetryDelay(err)
-	require.True(t, ok)
-	require.Equal(t, time.Second, delay)
+	for _, policy := range []string{sim.PolicySecondly, sim.PolicyTenSecondlyRolling} {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			tb := setup(t, sim.Options{PolicyName: policy})
+			d := tb.contacts(t, connector.ModeUpsert, nil)
+			tb.sim.SetFaults(simkit.Faults{Force429: 1})
+			var throttled bool
+			b := connector.NewBatch("s", "r", "b", people(record.OpAdd, 3), func(ex connector.Exchange) { throttled = throttled || ex.Throttled })
+			err := d.Write(context.Background(), b)
+			require.True(t, connector.RateLimited(err), "%v", err)
+			require.False(t, connector.IsPermanent(err))
+			require.NotContains(t, err.Error(), "daily")
+			require.True(t, throttled, "the exchange is traced as throttled")
+			delay, ok := connector.RetryDelay(err)
+			require.True(t, ok)
+			require.Equal(t, time.Second, delay)
 
-	start := time.Now()
-	err, _ = write(d, people(record.OpAdd, 3)...)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "the budget waits out Retry-After")
-	require.Len(t, tb.sim.Records("contacts"), 3)
+			start := time.Now()
+			err, _ = write(d, people(record.OpAdd, 3)...)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "the budget waits out Retry-After")
+			require.Len(t, tb.sim.Records("contacts"), 3)
+		})
+	}
 }
 
 // When HubSpot says the day's allowance is spent (policyName DAILY), the rows

@@ -132,7 +132,7 @@ func (c *Config) Validate() error {
 	if c.LimitIncreasePacks < 0 || c.LimitIncreasePacks > maxPacks {
 		bad("limit_increase_packs", "must be between 0 and %d (HubSpot sells at most %d API limit increase packs per account)", maxPacks, maxPacks)
 	}
-	if _, err := normalizeBaseURL(c.BaseURL); err != nil {
+	if _, err := saas.BaseURL(c.BaseURL, DefaultBaseURL); err != nil {
 		bad("base_url", "%s", err)
 	}
 	if tierOK {
@@ -141,24 +141,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func normalizeBaseURL(s string) (string, error) {
-	if s == "" {
-		return DefaultBaseURL, nil
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("not a URL: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", errors.New("must start with https:// (or http:// for a local simulator)")
-	case u.Host == "":
-		return "", errors.New("has no host")
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", errors.New("must not have a query or a fragment")
-	}
-	return strings.TrimRight(s, "/"), nil
 }
 
 // Validate checks the sync's keys; which modes need id_property is checked when
@@ -232,6 +214,8 @@ const (
 	logSync   = "sync"
 	logObject = "object"
 	logPortal = "portal"
+	logAction = "action"
+	logError  = "error"
 )
 
 func open(ctx context.Context, p connector.DestinationParams) (connector.Destination, error) {
@@ -246,7 +230,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 	if err := cfg.Validate(); err != nil {
 		return nil, connector.Permanent(fmt.Errorf("hubspot: %w", err))
 	}
-	base, _ := normalizeBaseURL(cfg.BaseURL)
+	base, _ := saas.BaseURL(cfg.BaseURL, DefaultBaseURL)
 	cfg.BaseURL = base
 	sc, _ := p.SyncConfig.(*SyncConfig)
 	if sc == nil || strings.TrimSpace(sc.Object) == "" {
@@ -359,14 +343,12 @@ func (d *Destination) Close() error {
 	return nil
 }
 
-// account is the key of the account's shared budget: the portal once Check has
-// learned it, the token until then.
+// account is the key of the shared budget: the account's portal (once Check has
+// learned it) and the token. HubSpot's 10-second window is per app, so two
+// private apps on one portal each have theirs; the daily allowance is the
+// account's, and each budget reconciles it from X-HubSpot-RateLimit-Daily-Remaining.
 func (d *Destination) account() string {
-	id := d.portal
-	if id == "" {
-		id = d.tokenHash
-	}
-	return "hubspot|" + d.cfg.BaseURL + "|" + id
+	return "hubspot|" + d.cfg.BaseURL + "|" + d.portal + "|" + d.tokenHash
 }
 
 // useBudget points new requests at the budget for the account and the current

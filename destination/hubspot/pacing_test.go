@@ -59,20 +59,26 @@ func TestPacingFollowsHubSpotsHeaders(t *testing.T) {
 	require.Equal(t, connector.RateLimits{Requests: 20, Window: time.Second, Daily: 625_000}, *d.Capabilities().Limits)
 }
 
-// Two syncs writing to the same account share one budget: together they stay
-// within HubSpot's window.
-func TestSyncsOfOneAccountShareABudget(t *testing.T) {
+// Two syncs writing to the same account with the same token (one private app)
+// share one budget: together they stay within HubSpot's window, which is the
+// app's. Two apps on one portal have a window each, so their syncs do not share.
+func TestSyncsOfOneAppShareABudget(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, sim.Options{Tier: sim.TierEnterprise, LimitIncreasePacks: 1, PerInterval: 25, Interval: time.Second})
-	var ds []*hubspot.Destination
-	for range 2 {
+	open := func(token string) *hubspot.Destination {
 		d := tb.contacts(t, connector.ModeUpsert, func(c *hubspot.Config) {
+			c.AccessToken = token
 			c.Tier, c.LimitIncreasePacks = "enterprise", 1
 			c.RateLimit.Requests, c.RateLimit.Per = 25, time.Second
 		})
 		require.NoError(t, d.Check(context.Background()))
-		ds = append(ds, d)
+		return d
 	}
+	ds := []*hubspot.Destination{open(testToken), open(testToken)}
+	require.True(t, hubspot.SharesBudget(ds[0], ds[1]))
+	other := open("pat-na1-another-app")
+	require.False(t, hubspot.SharesBudget(ds[0], other), "another app on the portal has a window of its own")
+
 	start := time.Now()
 	var wg sync.WaitGroup
 	for n, d := range ds {
@@ -89,7 +95,7 @@ func TestSyncsOfOneAccountShareABudget(t *testing.T) {
 	wg.Wait()
 	require.Zero(t, tb.sim.Counters().Throttled.Load())
 	require.Len(t, tb.sim.Records("contacts"), 64)
-	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "68 requests at 25 a second")
+	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "68 requests of one app at 25 a second")
 }
 
 // Behind a proxy that drops HubSpot's rate-limit headers, an account without a

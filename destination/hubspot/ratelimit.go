@@ -142,8 +142,10 @@ func isDaily(status int, body []byte) bool {
 }
 
 // isThrottled tells the budget which answers are HubSpot's rolling-window
-// throttling. A spent daily allowance is not: waiting seconds does not help, so
-// it must not pause the budget or halve its concurrency.
+// throttling: a 429 of any policy but DAILY (HubSpot's docs show SECONDLY,
+// some answers say TEN_SECONDLY_ROLLING). A spent daily allowance is not:
+// waiting seconds does not help, so it must not pause the budget or halve its
+// concurrency.
 func isThrottled(status int, _ http.Header, body []byte) bool {
 	return status == http.StatusTooManyRequests && !isDaily(status, body)
 }

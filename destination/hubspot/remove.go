@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -53,14 +54,14 @@ func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []
 	if err != nil {
 		return d.requestError("archive", err)
 	}
-	if resp.Status >= 200 && resp.Status < 300 {
-		return nil // 204: archived, whatever each record's state was
-	}
 	archived := newRowIndex(len(found))
 	for _, f := range found {
 		for _, i := range f.rows {
 			archived.add(f.recordID, i)
 		}
+	}
+	if resp.Status >= 200 && resp.Status < 300 {
+		return d.archiveStatus(resp, archived, be)
 	}
 	ferr := d.failure("archive", resp, archived, be)
 	if ferr != nil && connector.IsPermanent(ferr) && !connector.IsDivisible(ferr) {
@@ -71,6 +72,46 @@ func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []
 		return nil
 	}
 	return ferr
+}
+
+// archiveStatus reads a 2xx answer to an archive. HubSpot answers 204 without a
+// body, whatever each record's state: every input archived. An answer with
+// errors must account for every input: errors that name records fail their rows
+// (a record not found is gone, which is success), and an error naming none
+// leaves the others unknown, so the batch is returned Divisible and its halves
+// name the rows at fault. Archives are safe to repeat.
+func (d *Destination) archiveStatus(resp *saas.Response, archived *rowIndex, be *connector.BatchError) error {
+	if len(bytes.TrimSpace(resp.Body)) == 0 {
+		return nil
+	}
+	r, err := parseBatchResponse(resp.Body)
+	if err != nil {
+		return connector.Permanent(fmt.Errorf("hubspot: archive %s: cannot read HubSpot's answer (%v): %s", d.object, err, saas.Snippet(resp.Body)))
+	}
+	settled := map[int]bool{}
+	var unnamed []apiError
+	for _, e := range r.Errors {
+		rows := archived.match(e, "")
+		if len(rows) == 0 {
+			if !isNotFound(e) {
+				unnamed = append(unnamed, e)
+			}
+			continue
+		}
+		for _, i := range rows {
+			if settled[i] {
+				continue
+			}
+			settled[i] = true
+			if !isNotFound(e) { // a record not found is gone: success
+				be.Fail(i, d.rowError("archive", e))
+			}
+		}
+	}
+	if len(unnamed) == 0 || len(settled) == archived.len() {
+		return nil
+	}
+	return connector.Divisible(fmt.Errorf("hubspot: archive %s: HubSpot's answer (HTTP %d) does not say which records it refused: %s", d.object, resp.Status, describeAll(unnamed)))
 }
 
 // foundRecord is a HubSpot record found for removed rows.

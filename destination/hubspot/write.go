@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/connector"
@@ -159,7 +161,7 @@ func (d *Destination) writeRows(ctx context.Context, b *connector.Batch, idx []i
 	case resp.Status == http.StatusNoContent:
 		return nil
 	case resp.Status >= 200 && resp.Status < 300:
-		return d.multiStatus(action, resp.Body, rows, be)
+		return d.multiStatus(action, resp.Status, resp.Body, rows, be)
 	}
 	return d.failure(action, resp, rows, be)
 }
@@ -192,8 +194,13 @@ func (d *Destination) requestError(action string, err error) error {
 	return fmt.Errorf("hubspot: %s %s: %w", action, d.object, err)
 }
 
-// multiStatus reads a 2xx answer: inputs not named by an error succeeded.
-func (d *Destination) multiStatus(action string, body []byte, rows *rowIndex, be *connector.BatchError) error {
+// multiStatus reads a 2xx answer. Every input must be accounted for: written
+// (a result echoes its objectWriteTraceId, or the results that echo none are as
+// many as the inputs left) or refused (an error names it). Inputs the answer
+// leaves unaccounted fail with HubSpot's message when the results show which
+// they are; when they cannot, the batch is returned Divisible, and its halves
+// name the rows at fault by failing alone.
+func (d *Destination) multiStatus(action string, status int, body []byte, rows *rowIndex, be *connector.BatchError) error {
 	r, err := parseBatchResponse(body)
 	if err != nil {
 		// A 2xx that cannot be read could hide failures; fail the rows rather than
@@ -202,12 +209,12 @@ func (d *Destination) multiStatus(action string, body []byte, rows *rowIndex, be
 	}
 	failed := map[int]bool{}
 	var rowErrs []connector.RowError
-	var unattributed []apiError
+	var unnamed []apiError
 	var propertyProblem *apiError
 	for _, e := range r.Errors {
 		named := rows.match(e, d.idProperty)
 		if len(named) == 0 {
-			unattributed = append(unattributed, e)
+			unnamed = append(unnamed, e)
 			continue
 		}
 		if propertyProblem == nil && e.isPropertyProblem() {
@@ -227,33 +234,68 @@ func (d *Destination) multiStatus(action string, body []byte, rows *rowIndex, be
 		return connector.Permanent(fmt.Errorf("hubspot: %s %s: %s: fix the sync's mappings or create the property in HubSpot", action, d.object, propertyProblem.describe()))
 	}
 	be.Rows = append(be.Rows, rowErrs...)
-	if len(unattributed) == 0 {
-		return nil
-	}
-	if d.mode != connector.ModeInsert {
-		// Updates and upserts are safe to repeat: halves of the batch name the
-		// rows at fault by failing alone.
-		return connector.Divisible(fmt.Errorf("hubspot: %s %s: %s", action, d.object, unattributed[0].describe()))
-	}
-	// Creates are not safe to repeat. The rows whose trace id no result echoes
-	// fail, and the next run sends them again; when results echo none, they cannot
-	// be told apart and those HubSpot answered for are taken as written.
-	confirmed := map[int]bool{}
+
+	written := map[int]bool{}
+	anonymous := 0 // results that echo no trace id of this request
 	for _, res := range r.Results {
-		for _, i := range rows.byTrace(res.ObjectWriteTraceID) {
-			confirmed[i] = true
+		named := rows.byTrace(res.ObjectWriteTraceID)
+		if len(named) == 0 {
+			anonymous++
+		}
+		for _, i := range named {
+			written[i] = true
 		}
 	}
-	if len(confirmed) == 0 && len(r.Results) > 0 {
-		return nil
-	}
+	var open []int // inputs neither written nor refused by name
 	for _, i := range rows.all() {
-		if !failed[i] && !confirmed[i] {
-			failed[i] = true
-			be.Fail(i, d.rowError(action, unattributed[0]))
+		if !failed[i] && !written[i] {
+			open = append(open, i)
 		}
 	}
-	return nil
+	switch {
+	case len(open) == 0:
+		if len(unnamed) > 0 {
+			d.log.Warn("HubSpot's answer has an error naming no input, though every input has a result or an error of its own: taken as written",
+				logAction, action, logError, unnamed[0].describe())
+		}
+		return nil
+	case anonymous == 0:
+		// Every result named its input, so the open inputs are exactly those
+		// HubSpot did not write.
+		reason := d.unaccounted(action, status, unnamed, len(r.Results), rows.len())
+		for _, i := range open {
+			be.Fail(i, reason)
+		}
+		return nil
+	case anonymous == len(open) && len(unnamed) == 0:
+		return nil // as many results as open inputs, and no other error: all written
+	}
+	what := fmt.Sprintf("HubSpot's answer does not say which inputs failed (%d results without objectWriteTraceId and %d errors naming no input, for the %d inputs left of %d)",
+		anonymous, len(unnamed), len(open), rows.len())
+	if len(unnamed) > 0 {
+		what += ": " + describeAll(unnamed)
+	}
+	return connector.Divisible(fmt.Errorf("hubspot: %s %s: %s", action, d.object, what))
+}
+
+// unaccounted is the failure of an input HubSpot's answer neither wrote nor named.
+func (d *Destination) unaccounted(action string, status int, unnamed []apiError, results, inputs int) error {
+	if len(unnamed) == 0 {
+		return fmt.Errorf("hubspot: %s %s: HubSpot's answer (HTTP %d) has no result and no error for this input (%d results for %d inputs): it was not written",
+			action, d.object, status, results, inputs)
+	}
+	return fmt.Errorf("hubspot: %s %s: %s", action, d.object, describeAll(unnamed))
+}
+
+// describeAll is the distinct messages of errs, joined.
+func describeAll(errs []apiError) string {
+	var msgs []string
+	for _, e := range errs {
+		if m := e.describe(); !slices.Contains(msgs, m) {
+			msgs = append(msgs, m)
+		}
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // rowError is one record's failure as HubSpot described it.

@@ -57,7 +57,8 @@ func TestConfigValidation(t *testing.T) {
 		"batch_size over 2000":    {func(c *mixpanel.Config) { c.BatchSize = 5000 }, "batch_size", "between 1 and 2000"},
 		"max_in_flight over 20":   {func(c *mixpanel.Config) { c.MaxInFlight = 50 }, "max_in_flight", "between 1 and 20"},
 		"rate above Mixpanel's":   {func(c *mixpanel.Config) { c.RateLimit = saas.RateLimit{Bytes: 4 << 30, Per: time.Minute} }, "rate_limit.bytes", "more than Mixpanel allows"},
-		"base_url not a URL":      {func(c *mixpanel.Config) { c.BaseURL = "api.mixpanel.com" }, "base_url", "https://"},
+		"base_url not a URL":      {func(c *mixpanel.Config) { c.BaseURL = "api.mixpanel.com" }, "base_url", "must start with https:// (or http:// for a local simulator)"},
+		"base_url with a query":   {func(c *mixpanel.Config) { c.BaseURL = "https://api-eu.mixpanel.com?strict=1" }, "base_url", "must not have a query or a fragment: give the API's host, e.g. https://api.mixpanel.com"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -134,15 +134,9 @@ type importAnswer struct {
 	FailedRecords []failedRecord `json:"failed_records"`
 }
 
-// failedRecord is one record strict mode refused.
-type failedRecord struct {
-	Index   int    `json:"index"`
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-// importOutcome reads /import's answer to a request of n events.
-func (d *Destination) importOutcome(resp *saas.Response, n int) ([]itemFailure, error) {
+// importOutcome reads /import's answer to a request of n events; find returns
+// the place of the event with a $insert_id in the request, or -1.
+func (d *Destination) importOutcome(resp *saas.Response, n int, find func(insertID string) int) ([]itemFailure, error) {
 	switch {
 	case resp.Status >= 200 && resp.Status < 300:
 		return nil, nil
@@ -156,20 +150,7 @@ func (d *Destination) importOutcome(resp *saas.Response, n int) ([]itemFailure, 
 	// Strict mode: the valid events were imported, failed_records names the others.
 	var ans importAnswer
 	_ = json.Unmarshal(resp.Body, &ans)
-	var fails []itemFailure
-	for _, r := range ans.FailedRecords {
-		if r.Index < 0 || r.Index >= n {
-			continue
-		}
-		msg := r.Message
-		if msg == "" {
-			msg = "invalid (no reason given)"
-		}
-		if r.Field != "" {
-			msg += " (field " + r.Field + ")"
-		}
-		fails = append(fails, itemFailure{r.Index, errors.New("Mixpanel refused the event: " + msg)})
-	}
+	fails, _ := d.refusals(ans.FailedRecords, n, "event", find)
 	if len(fails) == 0 {
 		// A 400 naming no event is the request's fault; retrying it would only
 		// spend the rate limit.

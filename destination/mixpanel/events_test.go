@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -382,4 +384,35 @@ func TestEventsWithoutMappings(t *testing.T) {
 	require.Contains(t, string(exchanges[0].Request.Body), `{"event":"Signed Up","properties":{"time":1748781000250,"distinct_id":"u1","$insert_id":"`)
 	require.Contains(t, string(exchanges[0].Request.Body), `","id":1,"event":"Signed Up","plan":"pro"}}]`)
 	require.Equal(t, 1, tb.sim.EventCount())
+}
+
+// failed_records name an event by its place in the request, by its $insert_id,
+// or both; Mixpanel's answers call the id "insert_id", one of its docs' examples
+// "$insert_id". An entry with the id and no index still fails its own row.
+func TestFailedRecordsByInsertID(t *testing.T) {
+	t.Parallel()
+	changes := events(3)
+	refused := mixpanel.InsertID("events_to_mixpanel", "e1", changes[1].Fields)
+	cases := map[string]string{
+		"insert_id":            `{"insert_id":%q,"field":"properties.time","message":"'properties.time' is invalid"}`,
+		"$insert_id":           `{"$insert_id":%q,"field":"properties.time","message":"'properties.time' is invalid"}`,
+		"index and insert_id":  `{"index":1,"insert_id":%q,"field":"properties.time","message":"'properties.time' is invalid"}`,
+		"index and $insert_id": `{"index":1,"$insert_id":%q,"field":"properties.time","message":"'properties.time' is invalid"}`,
+	}
+	for name, entry := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"code":400,"error":"some data points in the request failed validation","failed_records":[`+entry+`],"num_records_imported":2,"status":"Bad Request"}`, refused)
+			}))
+			t.Cleanup(srv.Close)
+			tb := &testBundle{srv: srv}
+			d := tb.open(t, eventInfo, eventSync, nil)
+			err, _ := write(d, changes)
+			failed := failedRows(t, err)
+			require.Equal(t, map[int]string{1: "Mixpanel refused the event: 'properties.time' is invalid (field properties.time)"}, failed)
+		})
+	}
 }

@@ -82,7 +82,7 @@ func (c *Config) SetDefaults() {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(field, msg string) { errs = append(errs, &connector.FieldError{Field: field, Message: msg}) }
-	if _, err := baseURL(c.BaseURL); err != nil {
+	if _, err := saas.BaseURL(c.BaseURL, DefaultBaseURL); err != nil {
 		bad("base_url", err.Error())
 	}
 	sa := c.ServiceAccount
@@ -104,26 +104,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// baseURL checks the base_url key and returns it without a trailing slash; empty
-// means the default.
-func baseURL(s string) (string, error) {
-	if s == "" {
-		return DefaultBaseURL, nil
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("not a URL: %v", err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", errors.New("must start with https:// (or http:// for a local simulator)")
-	case u.Host == "":
-		return "", errors.New("has no host")
-	case u.RawQuery != "" || u.Fragment != "":
-		return "", errors.New("must not have a query or fragment: give the host, e.g. https://api-eu.mixpanel.com")
-	}
-	return strings.TrimRight(s, "/"), nil
 }
 
 // Objects a sync can write.
@@ -237,7 +217,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 	if err != nil {
 		return nil, err
 	}
-	base, _ := baseURL(cfg.BaseURL)
+	base, _ := saas.BaseURL(cfg.BaseURL, DefaultBaseURL)
 	d := &Destination{object: sc.Object, limits: limits, token: cfg.ProjectToken,
 		seed: xxh3.HashString(p.Sync.Name)}
 

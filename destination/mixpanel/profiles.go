@@ -180,25 +180,7 @@ func (d *Destination) engageOutcome(resp *saas.Response, n int) ([]itemFailure, 
 	if err := json.Unmarshal(body, &ans); err != nil {
 		return nil, connector.Divisible(fmt.Errorf("mixpanel: update profiles: HTTP %d with an answer that is not Mixpanel's: %s", resp.Status, saas.Snippet(body)))
 	}
-	var fails []itemFailure
-	tokenFails := 0
-	for _, r := range ans.FailedRecords {
-		if r.Index < 0 || r.Index >= n {
-			continue
-		}
-		msg := r.Message
-		if msg == "" {
-			msg = "invalid (no reason given)"
-		}
-		if r.Field != "" {
-			msg += " (field " + r.Field + ")"
-		}
-		if r.Field == "$token" {
-			msg += ": " + d.credential
-			tokenFails++
-		}
-		fails = append(fails, itemFailure{r.Index, errors.New("Mixpanel refused the profile update: " + msg)})
-	}
+	fails, tokenFails := d.refusals(ans.FailedRecords, n, "profile update", nil)
 	if len(fails) > 0 && tokenFails == n {
 		// Every update refused for the token: the configuration is wrong, not the rows.
 		return nil, connector.Permanent(fmt.Errorf("mixpanel: update profiles: Mixpanel refused the project token: %s", d.credential))

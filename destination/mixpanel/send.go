@@ -1,7 +1,10 @@
 package mixpanel
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -77,6 +80,87 @@ type itemFailure struct {
 	err  error
 }
 
+// failedRecord is one entry of strict mode's failed_records, in /import's and
+// /engage's answers alike.
+type failedRecord struct {
+	Index *int `json:"index"` // the record's place in the request
+	// InsertID is an event's $insert_id: Mixpanel names it "insert_id" (what the
+	// API sends) or "$insert_id" (one of its docs' examples).
+	InsertID string `json:"insert_id"`
+	Field    string `json:"field"`
+	Message  string `json:"message"`
+}
+
+func (r *failedRecord) UnmarshalJSON(b []byte) error {
+	type plain failedRecord // without this method
+	var v struct {
+		plain
+		DollarInsertID string `json:"$insert_id"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = failedRecord(v.plain)
+	if r.InsertID == "" {
+		r.InsertID = v.DollarInsertID
+	}
+	return nil
+}
+
+// refusals maps failed_records to the items of a request of n items, with
+// Mixpanel's message: what is refused ("event", "profile update"), why, and the
+// field. A record is the item with its $insert_id when find (nil for profile
+// updates) locates it, else the item at its index; one that names neither is
+// left out. It also counts the items refused for the project token.
+func (d *Destination) refusals(records []failedRecord, n int, what string, find func(insertID string) int) (fails []itemFailure, token int) {
+	for _, r := range records {
+		item := -1
+		if r.InsertID != "" && find != nil {
+			item = find(r.InsertID)
+		}
+		if item < 0 && r.Index != nil && *r.Index >= 0 && *r.Index < n {
+			item = *r.Index
+		}
+		if item < 0 {
+			continue
+		}
+		msg := r.Message
+		if msg == "" {
+			msg = "invalid (no reason given)"
+		}
+		if r.Field != "" {
+			msg += " (field " + r.Field + ")"
+		}
+		if r.Field == "$token" {
+			msg += ": " + d.credential
+			token++
+		}
+		fails = append(fails, itemFailure{item, errors.New("Mixpanel refused the " + what + ": " + msg)})
+	}
+	return fails, token
+}
+
+// insertIDMark precedes an event's $insert_id in its item; the event's name and
+// distinct_id come before it as JSON strings, which cannot hold it unescaped.
+var insertIDMark = []byte(`,"$insert_id":"`)
+
+// findInsertID returns the place in the request of items [lo, hi) of the event
+// whose $insert_id is id, or -1.
+func (it *items) findInsertID(lo, hi int, id string) int {
+	for k := lo; k < hi; k++ {
+		item := it.buf[it.start(k):it.ends[k]]
+		i := bytes.Index(item, insertIDMark)
+		if i < 0 {
+			continue
+		}
+		rest := item[i+len(insertIDMark):]
+		if len(rest) > len(id) && string(rest[:len(id)]) == id && rest[len(id)] == '"' {
+			return k - lo
+		}
+	}
+	return -1
+}
+
 // send posts the encoded items in as few requests as Mixpanel's limits allow and
 // merges Mixpanel's answers with the rows that failed before sending (failed).
 func (d *Destination) send(ctx context.Context, b *connector.Batch, e *encoder, failed *connector.BatchError, request func([]byte) saas.Request) error {
@@ -113,7 +197,7 @@ func (d *Destination) send(ctx context.Context, b *connector.Batch, e *encoder, 
 		if req.Path == "/engage" {
 			fails, err = d.engageOutcome(resp, hi-lo)
 		} else {
-			fails, err = d.importOutcome(resp, hi-lo)
+			fails, err = d.importOutcome(resp, hi-lo, func(id string) int { return it.findInsertID(lo, hi, id) })
 		}
 		if err != nil {
 			if !connector.IsPermanent(err) || connector.IsDivisible(err) || (lo == 0 && hi == n && failed.Len() == 0) {

@@ -18,9 +18,9 @@ func TestForced429(t *testing.T) {
 	for range 2 {
 		a := b.post("/crm/v3/objects/contacts/batch/create", inputs(props("email", "a@example.com")))
 		require.Equal(t, http.StatusTooManyRequests, a.status)
-		require.Equal(t, "You have reached your ten_secondly_rolling limit.", a.body["message"])
+		require.Equal(t, "You have reached your secondly limit.", a.body["message"])
 		require.Equal(t, "RATE_LIMIT", a.body["errorType"])
-		require.Equal(t, "TEN_SECONDLY_ROLLING", a.body["policyName"])
+		require.Equal(t, "SECONDLY", a.body["policyName"])
 		require.Equal(t, "1", a.header.Get("Retry-After"))
 		require.Equal(t, "190", a.header.Get("X-HubSpot-RateLimit-Remaining"), "a forced 429 uses no budget")
 	}

@@ -21,6 +21,12 @@ const (
 	TierEnterprise   Tier = "enterprise"
 )
 
+// Policy names of a 429 for the rolling window (Options.PolicyName).
+const (
+	PolicySecondly           = "SECONDLY"
+	PolicyTenSecondlyRolling = "TEN_SECONDLY_ROLLING"
+)
+
 // tierLimits are the private-app limits of the usage guidelines: requests per
 // 10 seconds per app, and per day per account.
 var tierLimits = map[Tier]struct{ perInterval, daily int64 }{
@@ -57,8 +63,10 @@ type Options struct {
 	// LimitIncreasePacks is the number of API limit increase packs bought (0 to
 	// 2): each adds 1,000,000 requests per day and raises the window to 250.
 	LimitIncreasePacks int
-	// PolicyName is the policyName of a 429 for the rolling window. Default
-	// "TEN_SECONDLY_ROLLING" (older answers say "SECONDLY"; unconfirmed).
+	// PolicyName is the policyName of a 429 for the rolling window; the message
+	// says "You have reached your <policy in lower case> limit.". Default
+	// "SECONDLY", as in HubSpot's documented 429; "TEN_SECONDLY_ROLLING" is seen
+	// in some answers (unconfirmed).
 	PolicyName string
 	// NoRetryAfter leaves the Retry-After header out of 429s. HubSpot's docs do
 	// not mention it; third parties say it is sent, so it is sent by default.
@@ -146,7 +154,7 @@ func (o Options) WithDefaults() Options {
 		}
 	}
 	if o.PolicyName == "" {
-		o.PolicyName = "TEN_SECONDLY_ROLLING"
+		o.PolicyName = PolicySecondly
 	}
 	if o.MaxInputs == 0 {
 		o.MaxInputs = 100

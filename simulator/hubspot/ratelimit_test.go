@@ -29,10 +29,10 @@ func TestRateLimitWindow(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, a.status)
 	require.Equal(t, map[string]any{
 		"status":        "error",
-		"message":       "You have reached your ten_secondly_rolling limit.",
+		"message":       "You have reached your secondly limit.",
 		"errorType":     "RATE_LIMIT",
 		"correlationId": a.header.Get("X-HubSpot-Correlation-Id"),
-		"policyName":    "TEN_SECONDLY_ROLLING",
+		"policyName":    "SECONDLY",
 		"requestId":     a.body["requestId"],
 	}, a.body)
 	require.Regexp(t, uuidRE, a.body["requestId"])
@@ -154,14 +154,15 @@ func TestRateLimitOptions(t *testing.T) {
 		daily     string
 		secondly  string
 		policy    string
+		message   string
 		retryHead bool
 	}{
-		{"free", Options{Tier: TierFree}, "100", "250000", "", "TEN_SECONDLY_ROLLING", true},
-		{"starter", Options{Tier: TierStarter}, "100", "250000", "", "TEN_SECONDLY_ROLLING", true},
-		{"enterprise", Options{Tier: TierEnterprise}, "190", "1000000", "", "TEN_SECONDLY_ROLLING", true},
-		{"two packs", Options{Tier: TierProfessional, LimitIncreasePacks: 2}, "250", "2625000", "", "TEN_SECONDLY_ROLLING", true},
-		{"legacy headers", Options{Tier: TierFree, LegacySecondlyHeaders: true}, "100", "250000", "10", "TEN_SECONDLY_ROLLING", true},
-		{"older policy, no Retry-After", Options{PolicyName: "SECONDLY", NoRetryAfter: true}, "190", "625000", "", "SECONDLY", false},
+		{"free", Options{Tier: TierFree}, "100", "250000", "", "SECONDLY", "You have reached your secondly limit.", true},
+		{"starter", Options{Tier: TierStarter}, "100", "250000", "", "SECONDLY", "You have reached your secondly limit.", true},
+		{"enterprise", Options{Tier: TierEnterprise}, "190", "1000000", "", "SECONDLY", "You have reached your secondly limit.", true},
+		{"two packs", Options{Tier: TierProfessional, LimitIncreasePacks: 2}, "250", "2625000", "", "SECONDLY", "You have reached your secondly limit.", true},
+		{"legacy headers", Options{Tier: TierFree, LegacySecondlyHeaders: true}, "100", "250000", "10", "SECONDLY", "You have reached your secondly limit.", true},
+		{"rolling policy, no Retry-After", Options{PolicyName: PolicyTenSecondlyRolling, NoRetryAfter: true}, "190", "625000", "", "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +179,7 @@ func TestRateLimitOptions(t *testing.T) {
 			a = b.get("/crm/v3/objects/contacts")
 			require.Equal(t, http.StatusTooManyRequests, a.status)
 			require.Equal(t, tt.policy, a.body["policyName"])
+			require.Equal(t, tt.message, a.body["message"])
 			require.Equal(t, tt.retryHead, a.header.Get("Retry-After") != "")
 		})
 	}
