@@ -21,8 +21,9 @@ import (
 type simulatorFlags struct {
 	faults    simkit.Faults
 	tier      string
-	tokens    []string
-	portalID  int64
+	tokens     []string
+	portalID   int64
+	properties []string
 	projectID string
 	token     string
 	accounts  []string
@@ -32,7 +33,7 @@ type simulatorFlags struct {
 var simulators = map[string]struct {
 	summary string
 	start   func(f *simulatorFlags) (handler http.Handler, describe string, faults func(simkit.Faults), err error)
-	example func(url string) string
+	example func(f *simulatorFlags, url string) string
 }{
 	"hubspot": {
 		summary: "HubSpot CRM v3 objects (batch create/update/upsert/archive, properties, tiers' rate limits)",
@@ -42,10 +43,23 @@ var simulators = map[string]struct {
 				return nil, "", nil, err
 			}
 			s := hubspot.New(opts)
+			for _, spec := range f.properties {
+				object, p, err := hubspot.ParseProperty(spec)
+				if err == nil {
+					err = s.AddProperty(object, p)
+				}
+				if err != nil {
+					return nil, "", nil, fmt.Errorf("--property %s: %w", spec, err)
+				}
+			}
 			return s, s.Describe(), s.SetFaults, nil
 		},
-		example: func(url string) string {
-			return "destinations:\n  crm:\n    type: hubspot\n    access_token: any-token\n    base_url: " + url + "\n"
+		example: func(f *simulatorFlags, url string) string {
+			token := "any-token"
+			if len(f.tokens) > 0 {
+				token = f.tokens[0]
+			}
+			return fmt.Sprintf("destinations:\n  crm:\n    type: hubspot\n    access_token: %s\n    tier: %s\n    base_url: %s\n", token, f.tier, url)
 		},
 	},
 	"mixpanel": {
@@ -65,8 +79,14 @@ var simulators = map[string]struct {
 			s := mixpanel.New(opts)
 			return s, s.Describe(), s.SetFaults, nil
 		},
-		example: func(url string) string {
-			return "destinations:\n  product:\n    type: mixpanel\n    project_id: \"1\"\n    service_account: {username: sim-sa, secret: sim-secret}\n    base_url: " + url + "\n"
+		example: func(f *simulatorFlags, url string) string {
+			opts := mixpanel.Options{ProjectID: f.projectID, Token: f.token}.WithDefaults()
+			user, secret := "sim-sa", "sim-secret"
+			if len(f.accounts) > 0 {
+				user, secret, _ = strings.Cut(f.accounts[0], ":")
+			}
+			return fmt.Sprintf("destinations:\n  product:\n    type: mixpanel\n    project_id: %q\n    service_account: {username: %s, secret: %s}\n    project_token: %s\n    base_url: %s\n",
+				opts.ProjectID, user, secret, opts.Token, url)
 		},
 	},
 }
@@ -109,7 +129,7 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 			setFaults(f.faults)
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return a.serveSimulator(ctx, addr, h, describe, sim.example)
+			return a.serveSimulator(ctx, addr, h, describe, func(url string) string { return sim.example(f, url) })
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "address to listen on (port 0 picks a free one)")
@@ -122,6 +142,7 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 	cmd.Flags().StringVar(&f.tier, "tier", "professional", "hubspot: account tier (free, starter, professional, enterprise)")
 	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot: accepted private-app token (repeatable; default any)")
 	cmd.Flags().Int64Var(&f.portalID, "portal-id", 0, "hubspot: the account's portal id")
+	cmd.Flags().StringArrayVar(&f.properties, "property", nil, "hubspot: add a custom property, e.g. contacts.plan_tier or contacts.plan_tier:enumeration=free|pro (repeatable)")
 	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: project id (default 1)")
 	cmd.Flags().StringVar(&f.token, "project-token", "", "mixpanel: project token (default simtoken)")
 	cmd.Flags().StringArrayVar(&f.accounts, "service-account", nil, "mixpanel: username:secret of a service account (repeatable; default sim-sa:sim-secret)")

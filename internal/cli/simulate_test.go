@@ -55,7 +55,7 @@ func startSimulator(t *testing.T, args ...string) string {
 }
 
 func TestSimulateHubSpot(t *testing.T) {
-	url := startSimulator(t, "hubspot", "--addr", "127.0.0.1:0", "--tier", "free", "--token", "pat-1")
+	url := startSimulator(t, "hubspot", "--addr", "127.0.0.1:0", "--tier", "free", "--token", "pat-1", "--property", "contacts.plan_tier:enumeration=free|pro")
 	req, _ := http.NewRequest("GET", url+"/account-info/v3/details", nil)
 	req.Header.Set("Authorization", "Bearer pat-1")
 	resp, err := http.DefaultClient.Do(req)
@@ -70,6 +70,15 @@ func TestSimulateHubSpot(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 401, resp.StatusCode, "only the given token is accepted")
+
+	req, _ = http.NewRequest("GET", url+"/crm/v3/properties/contacts/plan_tier", nil)
+	req.Header.Set("Authorization", "Bearer pat-1")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, "--property created it: %s", body)
+	require.Contains(t, string(body), `"enumeration"`)
 }
 
 func TestSimulateMixpanelWithFaults(t *testing.T) {
@@ -101,4 +110,11 @@ func TestSimulateRefusesABadTier(t *testing.T) {
 	code := Main([]string{"simulate", "hubspot", "--tier", "platinum"}, &out, &errb)
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errb.String(), "platinum")
+}
+
+func TestSimulateRefusesABadProperty(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main([]string{"simulate", "hubspot", "--property", "tickets.x"}, &out, &errb)
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errb.String(), "--property tickets.x")
 }
