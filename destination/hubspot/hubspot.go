@@ -143,8 +143,24 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Validate checks the sync's keys; which modes need id_property is checked when
-// the destination opens, where the mode is known.
+// ValidateMode checks the keys that depend on the sync's mode, for `sluice
+// validate`; the destination checks them again when it opens.
+func (s *SyncConfig) ValidateMode(m connector.Mode) error {
+	switch {
+	case m != connector.ModeInsert && s.IDProperty == "":
+		hint := "a unique property of " + s.Object
+		if isContacts(s.Object) {
+			hint = "email, for contacts"
+		}
+		return &connector.FieldError{Field: "id_property", Message: fmt.Sprintf("is required in %s mode: set it to the HubSpot property that identifies a record (%s), and map a model column to it", m, hint)}
+	case s.IDProperty == recordIDProperty && (m == connector.ModeUpsert || m == connector.ModeMirror):
+		return &connector.FieldError{Field: "id_property", Message: fmt.Sprintf("hs_object_id (HubSpot's record id) works in update mode only: %s mode creates records, so it needs a unique property that the model holds (email for contacts)", m)}
+	}
+	return nil
+}
+
+// Validate checks the sync's keys; those that depend on the mode are checked by
+// ValidateMode.
 func (s *SyncConfig) Validate() error {
 	var errs []error
 	if s.Object != "" && (strings.ContainsAny(s.Object, "/?#% ") || strings.TrimSpace(s.Object) != s.Object) {

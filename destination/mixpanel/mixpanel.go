@@ -133,6 +133,15 @@ func (s *SyncConfig) ColumnKeys() []connector.ColumnKey {
 }
 
 // Validate checks that the keys fit the object.
+// ValidateMode refuses modes an object cannot take, for `sluice validate`; the
+// destination checks again when it opens.
+func (s *SyncConfig) ValidateMode(m connector.Mode) error {
+	if s.Object == ObjectEvents && m != connector.ModeInsert {
+		return &connector.FieldError{Field: "object", Message: fmt.Sprintf("events are immutable in Mixpanel: an events sync appends new rows and cannot update or delete them, so mode %s cannot apply; use mode: insert", m)}
+	}
+	return nil
+}
+
 func (s *SyncConfig) Validate() error {
 	var errs []error
 	bad := func(field, msg string) { errs = append(errs, &connector.FieldError{Field: field, Message: msg}) }

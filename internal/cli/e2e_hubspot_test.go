@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -379,8 +380,8 @@ func TestHubSpotBadConfigFailsBeforeSending(t *testing.T) {
 		},
 		"no id property": {
 			edit: func(y string) string { return strings.Replace(y, "    id_property: email\n", "", 1) },
-			code: 1,
-			want: []string{"id_property is required in upsert mode", "email, for contacts"},
+			code: 2, // found by the project loader, as sluice validate finds it
+			want: []string{"syncs.users_to_hubspot.id_property: is required in upsert mode", "email, for contacts"},
 		},
 	}
 	for name, tc := range cases {
@@ -417,4 +418,40 @@ func TestHubSpotRejectedTokenFailsTheRun(t *testing.T) {
 	require.NotContains(t, fmt.Sprint(run), "pat-na1-revoked")
 	require.Zero(t, p.batchRequests())
 	require.Equal(t, [3]int{1000, 0, 0}, counts(p.planJSON("users_to_hubspot")), "the baseline did not move")
+}
+
+// Keys that depend on the mode are checked by `sluice validate`, with their
+// position, before anything is opened.
+func TestValidateChecksModeDependentKeys(t *testing.T) {
+	dir := t.TempDir()
+	project := `sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+models:
+  users: {source: warehouse, table: users, primary_key: id}
+  events: {source: warehouse, table: events, primary_key: id}
+destinations:
+  crm: {type: hubspot, access_token: pat-x, tier: professional}
+  product: {type: mixpanel, project_id: "1", service_account: {username: u, secret: s}}
+syncs:
+  users_to_hubspot:
+    model: users
+    destination: crm
+    object: contacts
+    mode: upsert
+  events_to_mixpanel:
+    model: events
+    destination: product
+    object: events
+    mode: upsert
+    event: name
+    distinct_id: user_id
+    time: at
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(project), 0o644))
+	var out, errb bytes.Buffer
+	code := Main([]string{"--config", filepath.Join(dir, "sluice.yaml"), "validate", "--offline"}, &out, &errb)
+	require.Equal(t, exitUsage, code, out.String())
+	require.Contains(t, errb.String(), "sluice.yaml:10:3: syncs.users_to_hubspot.id_property: is required in upsert mode")
+	require.Contains(t, errb.String(), "is required in upsert mode")
+	require.Contains(t, errb.String(), "sluice.yaml:18:5: syncs.events_to_mixpanel.object: events are immutable in Mixpanel")
 }
