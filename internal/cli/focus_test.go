@@ -9,7 +9,7 @@ import (
 func TestFocusBody(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, key, want string
-		focused              bool
+		focused               bool
 	}{
 		{"webhook events", `{"events":[{"key":"1","fields":{}},{"key":"2","fields":{}}],"sync":"s"}`, "2",
 			`{"events":[{"key":"2","fields":{}},"… 1 other entries of this batch not shown"],"sync":"s"}`, true},

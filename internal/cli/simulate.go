@@ -19,14 +19,14 @@ import (
 
 // simulatorFlags are the knobs `sluice simulate` offers.
 type simulatorFlags struct {
-	faults    simkit.Faults
-	tier      string
+	faults     simkit.Faults
+	tier       string
 	tokens     []string
 	portalID   int64
 	properties []string
-	projectID string
-	token     string
-	accounts  []string
+	projectID  string
+	token      string
+	accounts   []string
 }
 
 // simulators are the APIs `sluice simulate` can stand in for.
