@@ -14,10 +14,13 @@ import (
 func TestCasesRunAndReport(t *testing.T) {
 	var log strings.Builder
 	results, err := Run(context.Background(), Params{
-		Rows: map[string]int{"hubspot": 350, "mixpanel": 5000}, Dir: t.TempDir(), Log: &log,
+		Rows: map[string]int{"hubspot": 350, "mixpanel": 5000, "mixpanel-paced": 3000}, Dir: t.TempDir(), Log: &log,
 	})
 	require.NoError(t, err, log.String())
-	require.Len(t, results, 2)
+	require.Len(t, results, 3)
+	require.Equal(t, "mixpanel-paced", results[2].Case)
+	require.Equal(t, int64(3000), results[2].Succeeded)
+	require.Less(t, results[2].SustainedPerS, results[1].SustainedPerS/40, "the project's lower byte limit (40 MB/min, not 2 GB) sets its sustained rate")
 
 	hs, mp := results[0], results[1]
 	require.Equal(t, "hubspot", hs.Case)
@@ -53,5 +56,5 @@ func TestBindingRunReportsEfficiency(t *testing.T) {
 
 func TestUnknownCase(t *testing.T) {
 	_, err := Run(context.Background(), Params{Cases: []string{"salesforce"}, Dir: t.TempDir()})
-	require.ErrorContains(t, err, `no case named "salesforce" (the cases are hubspot, mixpanel)`)
+	require.ErrorContains(t, err, `no case named "salesforce" (the cases are hubspot, mixpanel, mixpanel-paced)`)
 }

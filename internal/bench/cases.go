@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
 )
 
-var cases = []Case{hubspotCase, mixpanelCase}
+var cases = []Case{hubspotCase, mixpanelCase, mixpanelPacedCase}
 
 // hubspotCase upserts contacts by email at the professional tier: 190 requests per
 // rolling 10 s, 100 inputs per request, so a 1,900 records/s ceiling.
@@ -140,4 +141,25 @@ syncs:
 		}
 		return nil
 	},
+}
+
+// mixpanelPacedCase is a project on a lower ingestion allowance (40 MB of JSON a
+// minute, set in the project file as a plan would require): the byte budget binds,
+// and pacing by payload bytes must keep the run at that ceiling without 429s.
+var mixpanelPacedCase = Case{
+	Name:        "mixpanel-paced",
+	Description: "events via /import, rate_limit 40 MB/min (simulator likewise)",
+	Rows:        300_000,
+	Target:      "≥ 90% of the byte ceiling, < 1% 429s",
+	sync:        "events_to_mixpanel",
+	setup:       mixpanelCase.setup,
+	start: func() (simulator, error) {
+		s := mixpanel.New(mixpanel.Options{ProjectID: "2195193", ServiceAccounts: map[string]string{"sync-bot": "bench-secret"},
+			BytesPerMinute: 40_000_000})
+		return simulator{handler: s, state: s}, nil
+	},
+	project: func(warehouse, url string) string {
+		return strings.Replace(mixpanelCase.project(warehouse, url), "    base_url:", "    rate_limit: {bytes: 40000000, per: 1m}\n    base_url:", 1)
+	},
+	verify: mixpanelCase.verify,
 }
