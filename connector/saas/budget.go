@@ -202,6 +202,9 @@ func (b *Budget) SetDayZone(loc *time.Location) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.dayZone != nil && b.dayZone.String() == loc.String() {
+		return
+	}
 	b.dayZone = loc
 	b.dailyDay = "" // recount in the new zone's day
 }
@@ -335,6 +338,11 @@ func (t *Ticket) Done(f Feedback) (retry time.Duration) {
 	}
 	if f.Throttled {
 		b.totalThrottle++
+		if now.Before(b.pausedUntil) && f.Retry <= 0 {
+			// Requests sent before the pause answer 429 together: they wait out the
+			// pause already in force, without growing it or halving again.
+			return b.pausedUntil.Sub(now)
+		}
 		b.throttles++
 		retry = f.Retry
 		if retry <= 0 {
@@ -343,7 +351,6 @@ func (t *Ticket) Done(f Feedback) (retry time.Duration) {
 			d = min(d, 60*time.Second)
 			retry = d/2 + rand.N(d/2+1)
 		}
-		// Requests sent before the pause answer 429 together: one halving per pause.
 		if now.After(b.pausedUntil) {
 			b.limit = math.Max(1, b.limit/2)
 			b.lastDecrease = now
@@ -368,6 +375,11 @@ func (b *Budget) observeWindow(now time.Time, w WindowState) {
 	if b.limits.Requests == 0 || float64(w.Max)/w.Interval.Seconds() < float64(b.limits.Requests)/b.limits.Window.Seconds() {
 		b.limits.Requests, b.limits.Window = w.Max, w.Interval
 		b.margin = min(w.Interval/40, 500*time.Millisecond)
+	}
+	if w.Interval != b.limits.Window {
+		// The user paces by a window of their own: the API's count over its
+		// window does not compare with this one's.
+		return
 	}
 	span := b.limits.Window + b.margin
 	b.sent.expire(now, span)

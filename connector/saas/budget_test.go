@@ -305,3 +305,50 @@ func TestOneHalvingPerPause(t *testing.T) {
 	}
 	require.Equal(t, 4, b.ConcurrencyLimit(), "eight 429s of requests sent together halve once")
 }
+
+// 429s of requests sent together do not grow the pause: the first sets it, the
+// others wait out what is left of it.
+func TestThrottlesInOneBurstGrowThePauseOnce(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{}, 8)
+	var tickets []*Ticket
+	for range 8 {
+		tk, _ := b.Acquire(context.Background(), 0)
+		tickets = append(tickets, tk)
+	}
+	first := tickets[0].Done(Feedback{Throttled: true})
+	require.LessOrEqual(t, first, 2*time.Second)
+	for _, tk := range tickets[1:] {
+		require.LessOrEqual(t, tk.Done(Feedback{Throttled: true}), first)
+	}
+	b.mu.Lock()
+	require.Equal(t, 1, b.throttles)
+	require.LessOrEqual(t, time.Until(b.pausedUntil), 2*time.Second)
+	b.mu.Unlock()
+}
+
+// A user window shorter than the API's is not reconciled against the API's count
+// over its own window, which would take this process's requests for others'.
+func TestUserWindowShorterThanTheAPIs(t *testing.T) {
+	t.Parallel()
+	b := NewBudget(connector.RateLimits{Requests: 5, Window: 100 * time.Millisecond}, 1)
+	start := time.Now()
+	for i := range 20 {
+		tk, err := b.Acquire(context.Background(), 0)
+		require.NoError(t, err)
+		// The API counts every request of its 10 s window.
+		tk.Done(Feedback{Window: &WindowState{Max: 190, Remaining: 189 - i, Interval: 10 * time.Second}})
+	}
+	require.Less(t, time.Since(start), 2*time.Second, "20 requests at 5 per 100 ms take about 300 ms, not the API's window")
+}
+
+func TestSameDayZoneKeepsTheCount(t *testing.T) {
+	b := NewBudget(connector.RateLimits{Daily: 1}, 1)
+	b.SetDayZone(time.UTC)
+	tk, err := b.Acquire(context.Background(), 0)
+	require.NoError(t, err)
+	tk.Done(Feedback{})
+	b.SetDayZone(time.FixedZone("UTC", 0)) // another *Location, the same zone
+	_, err = b.Acquire(context.Background(), 0)
+	require.ErrorIs(t, err, ErrDailyLimit)
+}

@@ -189,4 +189,13 @@ func TestTuningOfByteLimits(t *testing.T) {
 	require.Equal(t, connector.RateLimits{Bytes: 1 << 30, Window: time.Minute}, l.Rate)
 	_, err = (&Tuning{RateLimit: RateLimit{Bytes: 1 << 30, Per: time.Second}}).Resolve(mixpanel)
 	require.ErrorContains(t, err, "rate_limit.bytes")
+	_, err = (&Tuning{RateLimit: RateLimit{Bytes: 100 << 30, Per: time.Hour}}).Resolve(mixpanel)
+	require.ErrorContains(t, err, "would let more than Mixpanel's")
+	// A longer window never scales the API's other bound up into a burst.
+	l, err = (&Tuning{RateLimit: RateLimit{Requests: 10, Per: time.Hour}}).Resolve(mixpanel)
+	require.NoError(t, err)
+	require.Equal(t, connector.RateLimits{Requests: 10, Bytes: 2 << 30, Window: time.Hour}, l.Rate)
+	l, err = (&Tuning{RateLimit: RateLimit{Bytes: 1 << 20, Per: 100 * time.Second}}).Resolve(hubspotLike)
+	require.NoError(t, err)
+	require.Equal(t, 190, l.Rate.Requests, "not 1,900 per 100 s")
 }

@@ -141,8 +141,9 @@ func (t *Tuning) Resolve(api API) (Limits, error) {
 		} else if apiRate.Requests == 0 || float64(r.Requests)/per.Seconds() <= float64(apiRate.Requests)/apiRate.Window.Seconds() {
 			l.Rate.Requests, l.Rate.Window = r.Requests, per
 			if apiRate.Bytes > 0 && per != apiRate.Window {
-				// One window serves both bounds: scale the byte bound to it.
-				l.Rate.Bytes = int64(float64(apiRate.Bytes) * per.Seconds() / apiRate.Window.Seconds())
+				// One window serves both bounds: scale the byte bound to it, never up
+				// (a longer window at the same average would allow bursts).
+				l.Rate.Bytes = min(apiRate.Bytes, int64(float64(apiRate.Bytes)*per.Seconds()/apiRate.Window.Seconds()))
 			}
 		}
 	}
@@ -156,9 +157,13 @@ func (t *Tuning) Resolve(api API) (Limits, error) {
 			bad("rate_limit.per", "is needed with bytes, e.g. per: 1m")
 		case apiRate.Bytes > 0 && float64(r.Bytes)/per.Seconds() > float64(apiRate.Bytes)/apiRate.Window.Seconds()+1e-9:
 			bad("rate_limit.bytes", "%d per %s is more than %s allows (%d per %s); lower it or remove it", r.Bytes, per, api.Name, apiRate.Bytes, apiRate.Window)
+		case apiRate.Bytes > 0 && per > apiRate.Window && r.Bytes > apiRate.Bytes:
+			bad("rate_limit.bytes", "%d per %s would let more than %s's %d bytes go out within %s; use a window of at most %s, or at most %d bytes",
+				r.Bytes, per, api.Name, apiRate.Bytes, apiRate.Window, apiRate.Window, apiRate.Bytes)
 		default:
 			if r.Requests == 0 && per != l.Rate.Window && l.Rate.Requests > 0 {
-				l.Rate.Requests = int(float64(l.Rate.Requests) * per.Seconds() / l.Rate.Window.Seconds())
+				// Scaled to the byte window, never up (see above).
+				l.Rate.Requests = min(l.Rate.Requests, int(float64(l.Rate.Requests)*per.Seconds()/l.Rate.Window.Seconds()))
 			}
 			l.Rate.Bytes, l.Rate.Window = r.Bytes, per
 		}

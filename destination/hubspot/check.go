@@ -39,7 +39,7 @@ func (d *Destination) Check(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
-	changed := d.portal != portal || d.zone != zone
+	changed := d.portal != portal || zoneName(d.zone) != zoneName(zone)
 	d.portal, d.zone = portal, zone
 	d.mu.Unlock()
 	if changed {
@@ -256,4 +256,11 @@ func closestProperty(name string, props map[string]property) string {
 		}
 	}
 	return owner[connector.Closest(norm(name), candidates)]
+}
+
+func zoneName(l *time.Location) string {
+	if l == nil {
+		return ""
+	}
+	return l.String()
 }
