@@ -203,7 +203,9 @@ func Parse(name, dir string, data []byte, cat Catalog, opts Options) (*Project, 
 		l.project(p, root)
 	}
 	secrets := l.sortedSecrets()
-	if opts.AllowUnresolved && !slices.ContainsFunc(l.errs, func(e *Error) bool { return !e.Unresolved }) {
+	// The state directory must be known even then: reading another one would
+	// show (or create) the wrong run log.
+	if opts.AllowUnresolved && !slices.ContainsFunc(l.errs, func(e *Error) bool { return !e.Unresolved || strings.HasPrefix(e.Path, "state") }) {
 		l.errs = nil
 	}
 	if len(l.errs) > 0 {

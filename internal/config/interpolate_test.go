@@ -236,9 +236,38 @@ func TestReferencesInFlowMappings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "$(echo) s3cret-value", p.Sources["wh"].Config.(*duckdbConfig).Path)
 
+	// Quoted, in a block scalar, and an escape that spells "$(" on a line without
+	// a reference, which stays as written.
+	src = "sources:\n  wh:\n    type: duckdb\n    path: |\n      first\n      ${env:FLOW_SECRET}\n  other: {type: duckdb, path: \"\\x24(env:FLOW_SECRET)\"}\n  third: {type: duckdb, path: \"a ${env:FLOW_SECRET}\"}\n"
+	p, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
+	require.NoError(t, err)
+	require.Equal(t, "first\ns3cret-value\n", p.Sources["wh"].Config.(*duckdbConfig).Path)
+	require.Equal(t, "$(env:FLOW_SECRET)", p.Sources["other"].Config.(*duckdbConfig).Path)
+	require.Equal(t, "a s3cret-value", p.Sources["third"].Config.(*duckdbConfig).Path)
+
 	// Positions of problems stay right.
 	src = "sources:\n  wh: {type: duckdb, path: ${env:FLOW_UNSET_VAR}}\n"
 	_, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
 	require.ErrorContains(t, err, "sluice.yaml:2:")
 	require.ErrorContains(t, err, "FLOW_UNSET_VAR")
+}
+
+func TestAllowUnresolved(t *testing.T) {
+	dir := t.TempDir()
+	src := "sources:\n  wh: {type: duckdb, path: ${env:SURELY_UNSET_A}}\n"
+	_, err := Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{})
+	require.ErrorContains(t, err, "SURELY_UNSET_A is not set")
+	p, err := Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{AllowUnresolved: true})
+	require.NoError(t, err)
+	require.Empty(t, p.Sources["wh"].Config.(*duckdbConfig).Path)
+
+	// Not the state directory: another one would be the wrong run log.
+	src = "state: {dir: ${env:SURELY_UNSET_B}}\n" + src
+	_, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{AllowUnresolved: true})
+	require.ErrorContains(t, err, "SURELY_UNSET_B is not set")
+
+	// Nor any other problem.
+	src = "sources:\n  wh: {type: duckdb, path: ${env:SURELY_UNSET_A}, nope: 1}\n"
+	_, err = Parse("sluice.yaml", dir, []byte(src), testCatalog, Options{AllowUnresolved: true})
+	require.ErrorContains(t, err, `unknown key "nope"`)
 }

@@ -138,13 +138,13 @@ func (n *node) rawRef() string {
 // parseYAML parses data into nodes, interpolating every string value. It returns
 // nil after reporting a syntax error or an empty file.
 func (l *loader) parseYAML(data []byte) *node {
-	data, masked := maskRefs(data)
+	data, maskedLines := maskRefs(data)
 	file, err := parseBytes(data)
 	if err != nil {
 		l.syntaxError(err)
 		return nil
 	}
-	c := &converter{l: l, anchors: map[string]*node{}, masked: masked}
+	c := &converter{l: l, anchors: map[string]*node{}, maskedLines: maskedLines}
 	var root *node
 	for _, doc := range file.Docs {
 		if isNil(doc) || isNil(doc.Body) {
@@ -204,7 +204,9 @@ func (l *loader) syntaxError(err error) {
 type converter struct {
 	l       *loader
 	anchors map[string]*node
-	masked  bool // references were masked by maskRefs: unmask string values
+	// maskedLines are the lines where maskRefs masked a reference: strings whose
+	// source spans one of them are unmasked.
+	maskedLines map[int]bool
 }
 
 var (
@@ -215,25 +217,39 @@ var (
 // maskRefs lets ${env:NAME} references stand unquoted inside flow mappings
 // ({username: bot, secret: ${env:SECRET}}), where YAML would read their braces
 // as the mapping's: each becomes $(env:NAME), the same length so that positions
-// hold, and string values are unmasked after parsing. Files that already contain
-// "$(" are left as they are, so that unmasking can never change what was written.
-func maskRefs(data []byte) ([]byte, bool) {
+// hold, and the strings (values and keys) whose source spans a masked line are
+// unmasked after parsing. Files that already contain "$(" are left as they are,
+// so that unmasking never turns what a user wrote into a reference. It returns
+// the masked lines (1-based), nil when nothing was masked.
+func maskRefs(data []byte) ([]byte, map[int]bool) {
 	if !bytes.Contains(data, []byte("${")) || bytes.Contains(data, []byte("$(")) {
-		return data, false
+		return data, nil
 	}
-	out := maskable.ReplaceAllFunc(data, func(ref []byte) []byte {
-		m := slices.Clone(ref)
-		m[1], m[len(m)-1] = '(', ')'
-		return m
-	})
-	return out, true
+	var lines map[int]bool
+	out := slices.Clone(data)
+	for _, m := range maskable.FindAllIndex(data, -1) {
+		out[m[0]+1], out[m[1]-1] = '(', ')'
+		if lines == nil {
+			lines = map[int]bool{}
+		}
+		lines[1+bytes.Count(data[:m[0]], []byte("\n"))] = true
+	}
+	return out, lines
 }
 
-func (c *converter) unmask(s string) string {
-	if !c.masked || !strings.Contains(s, "$(") {
+// unmask restores the references maskRefs masked in a string parsed from tk.
+func (c *converter) unmask(s string, tk *token.Token) string {
+	if c.maskedLines == nil || !strings.Contains(s, "$(") || tk == nil || tk.Position == nil {
 		return s
 	}
-	return masked.ReplaceAllString(s, "$${$1}")
+	first := tk.Position.Line
+	last := first + strings.Count(tk.Origin, "\n")
+	for line := first; line <= last; line++ {
+		if c.maskedLines[line] {
+			return masked.ReplaceAllString(s, "$${$1}")
+		}
+	}
+	return s
 }
 
 func (c *converter) pos(tk *token.Token, fallback Pos) Pos {
@@ -268,11 +284,11 @@ func (c *converter) convert(an ast.Node, path string, fallback Pos) *node {
 	case *ast.NullNode:
 		return &node{kind: kindNull, pos: pos, text: text, size: 1}
 	case *ast.StringNode:
-		return c.str(an.Value, pos, path)
+		return c.str(c.unmask(an.Value, an.GetToken()), pos, path)
 	case *ast.LiteralNode:
 		s := ""
 		if !isNil(an.Value) {
-			s = an.Value.Value
+			s = c.unmask(an.Value.Value, an.Value.GetToken())
 		}
 		return c.str(s, pos, path)
 	case *ast.MergeKeyNode:
@@ -332,7 +348,6 @@ func (c *converter) convert(an ast.Node, path string, fallback Pos) *node {
 
 // str makes a string node, interpolating its references.
 func (c *converter) str(raw string, pos Pos, path string) *node {
-	raw = c.unmask(raw)
 	n := &node{kind: kindString, pos: pos, raw: raw, size: 1}
 	n.text, n.interpolated, n.broken = c.l.interpolate(raw, pos, path)
 	return n
@@ -446,7 +461,7 @@ func (c *converter) key(k ast.MapKeyNode, path string, fallback Pos) (string, Po
 	pos := c.pos(an.GetToken(), fallback)
 	switch an := an.(type) {
 	case *ast.StringNode:
-		return an.Value, pos, true
+		return c.unmask(an.Value, an.GetToken()), pos, true
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NullNode, *ast.InfinityNode, *ast.NanNode:
 		if tk := an.GetToken(); tk != nil {
 			return tk.Value, pos, true
