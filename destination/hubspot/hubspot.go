@@ -359,12 +359,12 @@ func (d *Destination) Close() error {
 	return nil
 }
 
-// account is the key of the shared budget: the account's portal (once Check has
-// learned it) and the token. HubSpot's 10-second window is per app, so two
-// private apps on one portal each have theirs; the daily allowance is the
-// account's, and each budget reconciles it from X-HubSpot-RateLimit-Daily-Remaining.
+// account is the key of the shared budget: HubSpot's 10-second window is per app,
+// that is per token, so the token (hashed) keys it; the daily allowance, which is
+// the portal's, is reconciled from HubSpot's daily headers. The key is known
+// before Check, so Check's own requests count in the same budget as the writes.
 func (d *Destination) account() string {
-	return "hubspot|" + d.cfg.BaseURL + "|" + d.portal + "|" + d.tokenHash
+	return "hubspot|" + d.cfg.BaseURL + "|" + d.tokenHash
 }
 
 // useBudget points new requests at the budget for the account and the current

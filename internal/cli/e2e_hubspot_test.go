@@ -455,3 +455,32 @@ syncs:
 	require.Contains(t, errb.String(), "is required in upsert mode")
 	require.Contains(t, errb.String(), "sluice.yaml:18:5: syncs.events_to_mixpanel.object: events are immutable in Mixpanel")
 }
+
+// A run the rate limit binds is paced without 429s, and its JSON reports the
+// requests, the wait and its efficiency against the ceiling.
+func TestHubSpotPacedRunReportsEfficiency(t *testing.T) {
+	tmpl := strings.Replace(hubspotYAML, "tier: professional", "tier: professional\n    rate_limit: {requests: 4, per: 1s}", 1)
+	p := newHubSpotProject(t, tmpl, "upsert", hubspotSetup, hssim.Options{PerInterval: 4, Interval: time.Second})
+	run, code := p.syncJSON("users_to_hubspot")
+	require.Equal(t, 0, code, "%v", run)
+	require.EqualValues(t, 1000, run["succeeded"])
+	require.EqualValues(t, 10, run["requests"], "100 contacts per request")
+	require.EqualValues(t, 0, run["rate_limited"], "paced, not throttled")
+	require.Zero(t, p.sim.Counters().Throttled.Load(), "the simulator answered no 429, the check's requests included")
+	require.Positive(t, num64(run, "rate_limit_wait_ms"))
+	require.Equal(t, true, run["limits_binding"])
+	require.InDelta(t, 1000/2.0, run["ceiling_ops_per_second"], 0.01, "10 requests at 4 per second: the last leaves 2 s after the first")
+	eff, ok := run["efficiency"].(float64)
+	require.True(t, ok, "efficiency is a number: %v", run["efficiency"])
+	require.Greater(t, eff, 0.3)
+	require.LessOrEqual(t, eff, 1.05)
+	require.Len(t, p.sim.Records("contacts"), 1000)
+
+	// A run the limits cannot slow says so, with efficiency null.
+	p.sql("update users set plan = 'team' where id <= 50")
+	run, code = p.syncJSON("users_to_hubspot")
+	require.Equal(t, 0, code, "%v", run)
+	require.Equal(t, false, run["limits_binding"])
+	require.Contains(t, run, "efficiency")
+	require.Nil(t, run["efficiency"])
+}

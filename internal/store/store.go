@@ -97,7 +97,7 @@ type Stats struct {
 	// many windows.
 	OpsPerSecond          float64  `json:"ops_per_second,omitempty"`
 	CeilingOpsPerSecond   float64  `json:"ceiling_ops_per_second,omitempty"`
-	Efficiency            *float64 `json:"efficiency,omitempty"`
+	Efficiency            *float64 `json:"efficiency"`
 	LimitsBinding         *bool    `json:"limits_binding,omitempty"`
 	SustainedOpsPerSecond float64  `json:"sustained_ops_per_second,omitempty"`
 
