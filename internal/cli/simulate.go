@@ -66,6 +66,9 @@ var simulators = map[string]struct {
 		summary: "Mixpanel ingestion (/import events, /engage profiles, 2 GB/min)",
 		start: func(f *simulatorFlags) (http.Handler, string, func(simkit.Faults), error) {
 			opts := mixpanel.Options{ProjectID: f.projectID, Token: f.token}
+			// Without credentials given, any are accepted, so that a project file's
+			// own (project_id, service account, token) work as they are.
+			opts.AnyCredentials = f.projectID == "" && f.token == "" && len(f.accounts) == 0
 			if len(f.accounts) > 0 {
 				opts.ServiceAccounts = map[string]string{}
 				for _, a := range f.accounts {
@@ -80,6 +83,9 @@ var simulators = map[string]struct {
 			return s, s.Describe(), s.SetFaults, nil
 		},
 		example: func(f *simulatorFlags, url string) string {
+			if f.projectID == "" && f.token == "" && len(f.accounts) == 0 {
+				return "destinations:\n  product:\n    type: mixpanel\n    project_id: \"2195193\"            # any project, account and token are accepted\n    service_account: {username: sync-bot, secret: any-secret}\n    project_token: any-token\n    base_url: " + url + "\n"
+			}
 			opts := mixpanel.Options{ProjectID: f.projectID, Token: f.token}.WithDefaults()
 			user, secret := "sim-sa", "sim-secret"
 			if len(f.accounts) > 0 {
@@ -143,9 +149,9 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot: accepted private-app token (repeatable; default any)")
 	cmd.Flags().Int64Var(&f.portalID, "portal-id", 0, "hubspot: the account's portal id")
 	cmd.Flags().StringArrayVar(&f.properties, "property", nil, "hubspot: add a custom property, e.g. contacts.plan_tier or contacts.plan_tier:enumeration=free|pro (repeatable)")
-	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: project id (default 1)")
-	cmd.Flags().StringVar(&f.token, "project-token", "", "mixpanel: project token (default simtoken)")
-	cmd.Flags().StringArrayVar(&f.accounts, "service-account", nil, "mixpanel: username:secret of a service account (repeatable; default sim-sa:sim-secret)")
+	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: the project's id (default: any credentials are accepted)")
+	cmd.Flags().StringVar(&f.token, "project-token", "", "mixpanel: the project's token (default: any credentials are accepted)")
+	cmd.Flags().StringArrayVar(&f.accounts, "service-account", nil, "mixpanel: username:secret of a service account, repeatable (default: any credentials are accepted)")
 	return cmd
 }
 

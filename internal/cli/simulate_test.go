@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,4 +118,74 @@ func TestSimulateRefusesABadProperty(t *testing.T) {
 	code := Main([]string{"simulate", "hubspot", "--property", "tickets.x"}, &out, &errb)
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, errb.String(), "--property tickets.x")
+}
+
+// The issue's own project file works against `sluice simulate` as started with no
+// flags: the simulators accept the file's credentials as they are.
+func TestIssueProjectAgainstStandaloneSimulators(t *testing.T) {
+	hsURL := startSimulator(t, "hubspot", "--property", "contacts.plan_tier")
+	mpURL := startSimulator(t, "mixpanel")
+	t.Setenv("HUBSPOT_TOKEN", "pat-na1-try-it")
+	t.Setenv("MIXPANEL_SECRET", "sa-secret")
+	t.Setenv("MIXPANEL_PROJECT_TOKEN", "proj-token")
+	dir := t.TempDir()
+	p := &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
+	p.sql(`create table users as select i as id, 'u' || i || '@example.com' as email, (['free','pro'])[1 + (i % 2)::int] as plan from range(1, 301) t(i);
+create table product_events as select i as event_id, 'Viewed Report' as event_name, 'u' || (i % 50) as user_id,
+  now()::timestamp - to_seconds(i) as occurred_at, 'pro' as plan from range(1, 2001) t(i);`)
+	yaml := `sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+models:
+  users: {source: warehouse, table: users, primary_key: id}
+  product_events: {source: warehouse, table: product_events, primary_key: event_id}
+destinations:
+  crm:
+    type: hubspot
+    access_token: ${env:HUBSPOT_TOKEN}
+    tier: professional
+    base_url: ` + hsURL + `
+  product:
+    type: mixpanel
+    project_id: "2195193"
+    service_account: {username: sync-bot, secret: ${env:MIXPANEL_SECRET}}
+    project_token: ${env:MIXPANEL_PROJECT_TOKEN}
+    base_url: ` + mpURL + `
+syncs:
+  users_to_hubspot:
+    model: users
+    destination: crm
+    object: contacts
+    id_property: email
+    mode: upsert
+    mappings:
+      - {from: email, to: email}
+      - {from: plan, to: plan_tier}
+  events_to_mixpanel:
+    model: product_events
+    destination: product
+    object: events
+    mode: insert
+    event: event_name
+    distinct_id: user_id
+    time: occurred_at
+    mappings:
+      - {from: plan, to: plan}
+  users_to_mixpanel:
+    model: users
+    destination: product
+    object: profiles
+    mode: mirror
+    distinct_id: id
+    mappings:
+      - {from: email, to: $email}
+      - {from: plan, to: plan}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
+	out, errOut, code := p.sluice("validate")
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+	for sync, n := range map[string]int{"users_to_hubspot": 300, "events_to_mixpanel": 2000, "users_to_mixpanel": 300} {
+		run, code := p.syncJSON(sync)
+		require.Equal(t, 0, code, "%s: %v", sync, run)
+		require.EqualValues(t, n, run["succeeded"], sync)
+	}
 }

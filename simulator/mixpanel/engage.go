@@ -302,7 +302,7 @@ func (s *Server) parseUpdate(item json.RawMessage) (profileUpdate, fieldError, b
 	switch t, ok := m["$token"]; {
 	case !ok:
 		return u, fieldError{"$token", "'$token' is invalid: must be specified"}, false
-	case json.Unmarshal(t, &token) != nil || token != s.opts.Token:
+	case json.Unmarshal(t, &token) != nil || token == "" || (token != s.opts.Token && !s.opts.AnyCredentials):
 		return u, fieldError{"$token", "'$token' is invalid: not this project's token"}, false
 	}
 	if u.distinctID == "" {

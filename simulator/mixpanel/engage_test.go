@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -339,4 +340,24 @@ func TestEngageRejectUpdateAndAnswerOptions(t *testing.T) {
 	}})
 	require.Equal(t, "0", strictest.engage(t, "strict=1", upd("u-1", "$set", map[string]any{"a": 1}), upd("u-2", "$set", map[string]any{"a": 1})).body)
 	require.Equal(t, "1", strictest.engage(t, "", upd("u-1", "$set", map[string]any{"a": 1})).body)
+}
+
+func TestAnyCredentials(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, Options{AnyCredentials: true})
+	req := httptest.NewRequest("POST", "/import?strict=1&project_id=2195193", strings.NewReader(`[{"event":"e","properties":{"time":1700000000000,"distinct_id":"u","$insert_id":"i1"}}]`))
+	req.SetBasicAuth("sync-bot", "whatever")
+	w := httptest.NewRecorder()
+	tb.sim.ServeHTTP(w, req)
+	require.Equal(t, 200, w.Code, w.Body.String())
+
+	req = httptest.NewRequest("POST", "/import?strict=1", strings.NewReader(`[]`))
+	w = httptest.NewRecorder()
+	tb.sim.ServeHTTP(w, req)
+	require.Equal(t, 401, w.Code, "credentials are still needed")
+
+	a := tb.engage(t, "verbose=1", map[string]any{"$token": "any-project-token", "$distinct_id": "u", "$set": map[string]any{"a": 1}})
+	require.JSONEq(t, `{"status":1,"error":null}`, a.body)
+	a = tb.engage(t, "verbose=1", map[string]any{"$token": "", "$distinct_id": "u", "$set": map[string]any{"a": 1}})
+	require.Contains(t, a.body, `"status":0`)
 }

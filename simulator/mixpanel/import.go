@@ -73,6 +73,9 @@ func (s *Server) importAuthorized(r *http.Request, q url.Values) bool {
 		return false
 	}
 	pid := q.Get("project_id")
+	if s.opts.AnyCredentials {
+		return true // any service account, or any token as the username
+	}
 	if secret, ok := s.opts.ServiceAccounts[user]; ok {
 		return pass == secret && pid == s.opts.ProjectID
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	// ServiceAccounts maps service-account usernames to secrets. Nil means
 	// {"sim-sa": "sim-secret"}; an empty map allows none.
 	ServiceAccounts map[string]string
+	// AnyCredentials accepts any non-empty service account with any project_id,
+	// and any non-empty project token (on /import and in /engage's $token), for
+	// trying a project file against the simulator without matching its
+	// credentials; `sluice simulate mixpanel` sets it unless credentials are given.
+	AnyCredentials bool
 
 	// MaxEvents is the most events one /import request may carry. Default 2,000.
 	MaxEvents int
@@ -268,8 +273,12 @@ func (s *Server) Describe() string {
 		limit = fmt.Sprintf("%s/min rolling", sizeString(o.BytesPerMinute))
 	}
 	accounts := slices.Sorted(maps.Keys(o.ServiceAccounts))
-	return fmt.Sprintf("Mixpanel: POST /import (project_id %s, token %s, service accounts [%s]; ≤%d events, ≤%s per request; %s), POST /engage (≤%d updates)",
-		o.ProjectID, o.Token, strings.Join(accounts, " "), o.MaxEvents, sizeString(o.MaxBytes), limit, o.MaxUpdates)
+	creds := fmt.Sprintf("project_id %s, token %s, service accounts [%s]", o.ProjectID, o.Token, strings.Join(accounts, " "))
+	if o.AnyCredentials {
+		creds = "any project_id, service account and token"
+	}
+	return fmt.Sprintf("Mixpanel: POST /import (%s; ≤%d events, ≤%s per request; %s), POST /engage (≤%d updates)",
+		creds, o.MaxEvents, sizeString(o.MaxBytes), limit, o.MaxUpdates)
 }
 
 func sizeString(n int64) string {
