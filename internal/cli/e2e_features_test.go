@@ -317,3 +317,34 @@ func TestRunLogReadsWithoutSecrets(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "TEST_HOOK_TOKEN is not set")
 }
+
+// A mapping's from_template renders a Liquid template against the row; a template
+// naming a column the model lacks is a configuration problem found before sending,
+// and a row its template cannot render is invalid, not sent, and not removed.
+func TestTemplateMappings(t *testing.T) {
+	tmpl := strings.Replace(usersProject, "      - {from: email, to: email}", "      - {from: email, to: email}\n      - {from_template: \"{{ row.plan | upcase }} plan for {{ row.email | split: '@' | first }}\", to: label}\n      - {from_template: \"{% if row.plan == 'broken' %}{{ 1 | divided_by: 0 }}{% endif %}ok\", to: check}", 1)
+	p := newProject(t, tmpl, usersSetup)
+	run, code := p.syncJSON("users_to_hook")
+	require.Equal(t, 0, code, "%v", run)
+	got := p.contents()
+	require.Equal(t, `"TEAM plan for user2"`, got["2"]["label"], "%v", got["2"])
+
+	// A row whose template fails is invalid, with its key and the reason, and mirror
+	// mode does not take it for removed: the destination keeps what it had.
+	p.sql("update users set plan = 'broken' where id = 7")
+	run, _ = p.syncJSON("users_to_hook")
+	require.EqualValues(t, 1, run["invalid"], "%v", run)
+	require.EqualValues(t, 0, run["planned"].(map[string]any)["removed"], "%v", run)
+	shown, _, _ := p.sluice("run", "show", run["run_id"].(string), "--failed")
+	require.Contains(t, shown, "division by zero")
+	row7, ok := p.contents()["7"]
+	require.True(t, ok, "row 7 is still in the destination")
+	require.NotContains(t, row7["plan_tier"], "broken")
+
+	bad := strings.Replace(tmpl, "row.plan | upcase", "row.paln | upcase", 1)
+	q := newProject(t, bad, usersSetup)
+	out, errOut, code := q.sluice("sync", "users_to_hook")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, out+errOut, "mappings[1].from_template: reads row.paln, which model users does not return")
+	require.Zero(t, q.recv.Requests(), "nothing is sent")
+}

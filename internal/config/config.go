@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/template"
 )
 
 // DefaultFile is the project file's name when none is given.
@@ -96,6 +97,9 @@ type Sync struct {
 // Mapping sends model column From as destination field To.
 type Mapping struct {
 	From, To string
+	// Template, when set (from_template), renders the field from the whole row
+	// instead of copying the column From.
+	Template *template.Template
 	Pos      Pos // where the mapping's list item starts
 }
 

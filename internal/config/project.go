@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/template"
 )
 
 var (
@@ -15,7 +16,7 @@ var (
 	stateKeys   = []string{"dir"}
 	modelKeys   = []string{"source", "query", "table", "primary_key"}
 	syncKeys    = []string{"model", "destination", "mode", "mappings"}
-	mappingKeys = []string{"from", "to"}
+	mappingKeys = []string{"from", "from_template", "to"}
 	typeKey     = []string{"type"}
 
 	// Names become directory names under the state directory.
@@ -292,7 +293,21 @@ func (l *loader) mappings(block *node, path string) []Mapping {
 			continue
 		}
 		l.checkKeys(item, itemPath, mappingKeys)
-		from, _, _ := l.requiredString(item, item.pos, itemPath, "from", "add from: with a column of the model")
+		var from string
+		var tmpl *template.Template
+		if present(item.get("from_template")) {
+			if present(item.get("from")) {
+				l.errorf(item.get("from_template").keyPos, joinPath(itemPath, "from_template"), "a mapping takes from or from_template, not both: remove one")
+			} else if src, srcNode, ok := l.requiredString(item, item.pos, itemPath, "from_template", ""); ok {
+				t, err := template.Parse(src)
+				if err != nil {
+					l.errorf(srcNode.pos, joinPath(itemPath, "from_template"), "%v: see docs/configuration.md#templates", err)
+				}
+				tmpl = t
+			}
+		} else {
+			from, _, _ = l.requiredString(item, item.pos, itemPath, "from", "add from: with a column of the model, or from_template: with a Liquid template such as \"{{ row.first_name }} {{ row.last_name }}\"")
+		}
 		to, toNode, ok := l.requiredString(item, item.pos, itemPath, "to", "add to: with the destination field")
 		if ok {
 			if first, dup := targets[to]; dup {
@@ -301,7 +316,7 @@ func (l *loader) mappings(block *node, path string) []Mapping {
 				targets[to] = i
 			}
 		}
-		out = append(out, Mapping{From: from, To: to, Pos: item.pos})
+		out = append(out, Mapping{From: from, Template: tmpl, To: to, Pos: item.pos})
 	}
 	return out
 }

@@ -14,8 +14,10 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/template"
 	"github.com/sluicehq/sluice/internal/config"
 	"github.com/sluicehq/sluice/internal/store"
+	"github.com/sluicehq/sluice/record"
 )
 
 // Catalog finds connector specs by type; internal/registry provides it.
@@ -84,10 +86,14 @@ func (e *Engine) resolve(name string) (*syncPlan, error) {
 
 // fieldMap is how a model's columns become a destination record.
 type fieldMap struct {
-	keyIndex int      // column index of the primary key
-	columns  []int    // column index of each field
-	names    []string // destination field names
-	keyField string   // the destination field the key maps to
+	keyIndex int   // column index of the primary key
+	columns  []int // column index of each field; -1 for a template field
+	// templates render the fields whose column is -1 (from_template) from the
+	// row, seen by its column names (colNames).
+	templates []*template.Template
+	colNames  []string
+	names     []string // destination field names
+	keyField  string   // the destination field the key maps to
 	// byKey are the fields carrying columns the sync's configuration names (see
 	// connector.ColumnUser), by configuration key.
 	byKey map[string]int
@@ -123,7 +129,25 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 		}
 		fm.names = names
 	}
+	fm.colNames = names
 	for i, m := range p.sync.Mappings {
+		if m.Template != nil {
+			// A template names only columns the model has: a misspelt one is a
+			// configuration problem, found before any row is read.
+			for _, c := range m.Template.Columns() {
+				if _, ok := index[c]; !ok {
+					problems = append(problems, fmt.Sprintf("%s: syncs.%s.mappings[%d].from_template: reads row.%s, which model %s does not return: the columns are %s",
+						m.Pos, p.sync.Name, i, c, p.model.Name, columns))
+				}
+			}
+			if fm.templates == nil {
+				fm.templates = make([]*template.Template, len(fm.columns), len(p.sync.Mappings))
+			}
+			fm.columns = append(fm.columns, -1)
+			fm.names = append(fm.names, m.To)
+			fm.templates = append(fm.templates, m.Template)
+			continue
+		}
 		ci, ok := index[m.From]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("%s: syncs.%s.mappings[%d].from: syncs.%s maps column %q, which model %s does not return: the columns are %s",
@@ -132,6 +156,9 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 		}
 		fm.columns = append(fm.columns, ci)
 		fm.names = append(fm.names, m.To)
+		if fm.templates != nil {
+			fm.templates = append(fm.templates, nil)
+		}
 		if m.From == p.model.PrimaryKey {
 			fm.keyField = m.To
 		}
@@ -153,12 +180,42 @@ func (p *syncPlan) mapFields(cols []connector.Column) (*fieldMap, error) {
 			fm.byKey[k.Key] = len(fm.names)
 			fm.columns = append(fm.columns, ci)
 			fm.names = append(fm.names, k.Column)
+			if fm.templates != nil {
+				fm.templates = append(fm.templates, nil)
+			}
 		}
 	}
 	if len(problems) > 0 {
 		return nil, problemList(problems)
 	}
 	return fm, nil
+}
+
+// appendFields appends a row's field values to dst: each mapped column, and each
+// template rendered against the row.
+func (fm *fieldMap) appendFields(dst []record.Value, row record.Row) ([]record.Value, error) {
+	if fm.templates == nil {
+		for _, c := range fm.columns {
+			dst = append(dst, row[c])
+		}
+		return dst, nil
+	}
+	var bound map[string]any
+	for i, c := range fm.columns {
+		if c >= 0 {
+			dst = append(dst, row[c])
+			continue
+		}
+		if bound == nil {
+			bound = template.Row(fm.colNames, row)
+		}
+		text, err := fm.templates[i].Render(bound)
+		if err != nil {
+			return dst, fmt.Errorf("field %s: %w", fm.names[i], err)
+		}
+		dst = append(dst, text)
+	}
+	return dst, nil
 }
 
 // problemList is several configuration problems, one per line.

@@ -195,9 +195,20 @@ func (w *scanWorker) observeChunk(p *scanParams, hasher diff.RowHasher, chunk []
 			}
 			continue
 		}
-		w.values = w.values[:0]
-		for _, c := range fm.columns {
-			w.values = append(w.values, row[c])
+		w.values, err = fm.appendFields(w.values[:0], row)
+		if err != nil {
+			// A field its template could not render: the row is invalid and not sent,
+			// but its key is observed, so that mirror mode does not take it for a
+			// removed row and the destination keeps what it had.
+			key := string(w.keys[keyAt:])
+			w.obs.Observe(diff.HashKeyBytes(w.keys[keyAt:]), 0)
+			w.keys = w.keys[:keyAt]
+			w.nInv++
+			if len(w.invalid) < maxInvalidKept {
+				w.invalid = append(w.invalid, store.RowOutcome{Key: key, Status: store.RowInvalid,
+					Error: fmt.Sprintf("%v (row %d of the model): fix the template or the row; the destination keeps what it had", err, first+int64(i)+1)})
+			}
+			continue
 		}
 		encAt := len(w.encs)
 		w.encs = record.AppendValues(w.encs, w.values)

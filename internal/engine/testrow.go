@@ -66,9 +66,9 @@ func (e *Engine) TestRow(ctx context.Context, p TestRowParams) (*TestRowResult, 
 				continue
 			}
 			matches++
-			found = found[:0]
-			for _, c := range fm.columns {
-				found = append(found, row[c])
+			var ferr error
+			if found, ferr = fm.appendFields(found[:0], row); ferr != nil {
+				return nil, fmt.Errorf("model %s, row %s: %w", plan.model.Name, p.Key, ferr)
 			}
 		}
 		if errors.Is(err, io.EOF) {
