@@ -269,7 +269,7 @@ func TestProjectErrors(t *testing.T) {
 			want: []string{
 				`sluice.yaml:15:9: syncs.s.mappings[1].to: required key is missing: add to: with the destination field`,
 				`sluice.yaml:16:23: syncs.s.mappings[2].to: duplicate target "x": mappings[0] already maps to it`,
-				`sluice.yaml:16:26: syncs.s.mappings[2].as: unknown key "as": use one of from, to`,
+				`sluice.yaml:16:26: syncs.s.mappings[2].as: unknown key "as": use one of from, from_template, to`,
 				`sluice.yaml:17:9: syncs.s.mappings[3]: expected a mapping {from: column, to: field}, got a string`,
 				`sluice.yaml:18:16: syncs.s.mappings[4].from: must not be empty`,
 			},
