@@ -1,0 +1,67 @@
+package facebook
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Worked examples of Meta's normalisation rules, each with the value Meta matches
+// on (hashed with SHA-256, lowercase hex, except MADID and EXTERN_ID).
+func TestNormalize(t *testing.T) {
+	const (
+		johnSmithEmail = "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f" // john_smith@gmail.com
+		phone          = "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176" // 16505551212
+		john           = "96d9632f363564cc3032521409cf22a852f2032eec099ed5967c0d000cec607a"
+		smith          = "6627835f988e2c5e50533d491163072d3f4f41f5c8b04630150debb3722ca2dd"
+		m              = "62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a"
+		y1987          = "744b93f9950fc38dad705556931ea48193b99dcb191cc9bd77097f65fbe2f0b8"
+		mm02           = "a953f09a1b6b6725b81956e9ad0b1eb49e3ad40004c04307ef8af6246a054116"
+		dd07           = "19b100ab7725c612f3d80ff203ca53cea5cadaafae3bf0f88f0fb4089fe08815"
+		newyork        = "350c754ba4d38897693aa077ef43072a859d23f613443133fecbbd90a3512ca5"
+		ca             = "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126"
+		zip94025       = "b9a9cf3cd3723a2e91b7c23ecf68456e872b6e5d86e5cab7f3d45a7302da32c7"
+		us             = "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621"
+	)
+	for _, tc := range []struct{ key, raw, want string }{
+		{"EMAIL", "  John_Smith@Gmail.com ", johnSmithEmail},
+		{"EMAIL", johnSmithEmail, johnSmithEmail}, // already hashed in the warehouse
+		{"PHONE", "+1 (650) 555-1212", phone},
+		{"PHONE", "001-650-555-1212", phone}, // leading zeros of an international prefix dropped
+		{"FN", "John", john},
+		{"FN", "  JOHN. ", john},
+		{"LN", "Smith-", smith},
+		{"GEN", "Male", m},
+		{"GEN", "M", m},
+		{"DOBY", "1987", y1987},
+		{"DOBM", "2", mm02},
+		{"DOBD", "7", dd07},
+		{"CT", "New York", newyork},
+		{"ST", "California", ca},
+		{"ST", "CA", ca},
+		{"ZIP", "94025-1234", zip94025},
+		{"COUNTRY", "US", us},
+		{"COUNTRY", "United States", us},
+		{"MADID", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "6d92078a-8246-4ba4-ae5b-76104861e7dc"}, // not hashed
+		{"EXTERN_ID", "Cust-42", "Cust-42"}, // as is, not hashed
+		{"EMAIL", "", ""},                   // unknown cell
+	} {
+		got, err := Normalize(tc.key, tc.raw)
+		require.NoError(t, err, "%s %q", tc.key, tc.raw)
+		require.Equal(t, tc.want, got, "%s %q", tc.key, tc.raw)
+	}
+}
+
+func TestNormalizeRefusesWhatCannotMatch(t *testing.T) {
+	for _, tc := range []struct{ key, raw, msg string }{
+		{"EMAIL", "not-an-email", "not an email address"},
+		{"PHONE", "12", "not a phone number"},
+		{"GEN", "x", "m or f"},
+		{"DOBM", "13", "month of birth"},
+		{"DOBY", "87", "year of birth"},
+		{"COUNTRY", "Atlantis", "ISO 3166"},
+	} {
+		_, err := Normalize(tc.key, tc.raw)
+		require.ErrorContains(t, err, tc.msg, "%s %q", tc.key, tc.raw)
+	}
+}
