@@ -184,6 +184,41 @@ type Destination interface {
 	Close() error
 }
 
+// RunPlanner is implemented by destinations that choose how to write by the size
+// or kind of a run (Salesforce: sObject Collections for a few changes, Bulk API 2.0
+// for many; a full resync replacing a whole Facebook audience). The engine calls
+// PlanRun once the run's changes are counted, before the first Write, and reads
+// Capabilities after it. Plan and test-row do not call it.
+type RunPlanner interface {
+	PlanRun(ctx context.Context, p RunPlan) error
+}
+
+// RunPlan is what a run is about to send.
+type RunPlan struct {
+	Added, Changed, Removed int64
+	// FullResync is set when the run sends every row of the model (--full-resync).
+	FullResync bool
+}
+
+// Total is the number of changes the run will send.
+func (p RunPlan) Total() int64 { return p.Added + p.Changed + p.Removed }
+
+// Finisher is implemented by destinations that complete a run's work after its
+// last Write (closing a replace session, flushing a job). The engine calls
+// FinishRun once after a run that called PlanRun has sent its last batch; an
+// error fails the run with that reason.
+type Finisher interface {
+	FinishRun(ctx context.Context, r RunResult) error
+}
+
+// RunResult says how a run's sending ended.
+type RunResult struct {
+	// Complete is set when every planned change was written successfully; a run
+	// that was cancelled or had failures is not complete.
+	Complete bool
+	Succeeded, Failed int64
+}
+
 // Checker is implemented by destinations that can verify, before anything is sent,
 // that the live destination fits the sync (a table and its columns exist, a
 // credential works). The engine calls it when it opens the destination for a run or
@@ -270,6 +305,21 @@ type Batch struct {
 	Changes []record.Change
 
 	trace func(Exchange)
+	count func(name string, n int64)
+}
+
+// OnCount sets where Count reports (the engine's run statistics) and returns b.
+func (b *Batch) OnCount(f func(name string, n int64)) *Batch {
+	b.count = f
+	return b
+}
+
+// Count adds n to a destination-specific counter of the run, reported in its
+// statistics under that name (Facebook's num_invalid_entries).
+func (b *Batch) Count(name string, n int64) {
+	if b != nil && b.count != nil {
+		b.count(name, n)
+	}
 }
 
 // NewBatch returns a batch whose exchanges are passed to trace (which may be nil).

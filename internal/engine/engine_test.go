@@ -30,6 +30,8 @@ type capture struct {
 	delay     time.Duration
 	// sizeOf, when set, measures a change for bytes (default: its fields' JSON).
 	sizeOf func(record.Change) int
+	// wrap, when set, is what opening the destination returns (a wrapper of c).
+	wrap connector.Destination
 
 	mu                    sync.Mutex
 	batches               [][]record.Change
@@ -43,7 +45,12 @@ func (c *capture) spec() connector.DestinationSpec {
 	return connector.DestinationSpec{
 		Type: "capture", Summary: "records batches", Modes: connector.Modes,
 		NewConfig: func() any { return new(captureConfig) },
-		Open:      func(context.Context, connector.DestinationParams) (connector.Destination, error) { return c, nil },
+		Open: func(context.Context, connector.DestinationParams) (connector.Destination, error) {
+			if c.wrap != nil {
+				return c.wrap, nil
+			}
+			return c, nil
+		},
 	}
 }
 
@@ -516,4 +523,52 @@ func TestRemovalsSettleBeforeOtherChanges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// planning wraps capture with the optional run hooks.
+type planning struct {
+	*capture
+	plans   []connector.RunPlan
+	results []connector.RunResult
+}
+
+func (p *planning) PlanRun(ctx context.Context, rp connector.RunPlan) error {
+	p.plans = append(p.plans, rp)
+	p.caps.MaxBatchRecords = 25 // a plan may change the capabilities
+	return nil
+}
+
+func (p *planning) FinishRun(ctx context.Context, r connector.RunResult) error {
+	p.results = append(p.results, r)
+	if !r.Complete {
+		return errors.New("replace session not closed")
+	}
+	return nil
+}
+
+// A destination that plans its runs hears the counts before the first write, its
+// capabilities are read after, it finishes the run after the last, and its own
+// counters reach the run's statistics.
+func TestRunPlannerAndFinisher(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 100, connector.Capabilities{MaxBatchRecords: 100, MaxInFlight: 1, MaxAttempts: 1})
+	p := &planning{capture: h.dest}
+	h.dest.wrap = p
+	h.dest.misbehave = func(b *connector.Batch) error {
+		b.Count("num_invalid_entries", 2)
+		return nil
+	}
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.Equal(t, []connector.RunPlan{{Added: 100}}, p.plans)
+	require.Len(t, h.dest.batches, 4, "batches cut by the capabilities the plan set")
+	require.Equal(t, []connector.RunResult{{Complete: true, Succeeded: 100}}, p.results)
+	require.Equal(t, map[string]int64{"num_invalid_entries": 8}, r.Stats.Destination)
+
+	h.dest.misbehave = func(b *connector.Batch) error { return connector.Permanent(errors.New("no")) }
+	*h.n = 110
+	r = h.run(t)
+	require.Equal(t, store.StatusFailed, r.Status)
+	require.Contains(t, r.Error, "replace session not closed")
+	require.False(t, p.results[1].Complete)
 }

@@ -225,6 +225,13 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	defer func() { st.WriteMS = time.Since(writeStart).Milliseconds() }()
 	stopCheckpoints := r.checkpoints(ctx, *r.run)
 	defer stopCheckpoints()
+	planner, planned := dest.(connector.RunPlanner)
+	if planned {
+		rp := connector.RunPlan{Added: counts.planned.Added, Changed: counts.planned.Changed, Removed: counts.planned.Removed, FullResync: r.params.FullResync}
+		if err := planner.PlanRun(ctx, rp); err != nil {
+			return fmt.Errorf("destination %s: plan the run: %w", plan.dest.Name, err)
+		}
+	}
 	snd := newSender(dest, plan.sync.Name, r.run.ID, e.project, &r.live)
 	r.caps = snd.caps
 	com := newCommitter(baseline, e.store, r.run.ID, &r.live, snd.abort)
@@ -233,6 +240,13 @@ func (r *runner) execute(ctx context.Context) (err error) {
 		removedOps: plan.sync.Mode.Sends(record.OpRemove),
 	}, com.add)
 	comErr := com.close()
+	if f, ok := dest.(connector.Finisher); ok && planned {
+		res := connector.RunResult{Succeeded: r.live.succeeded.Load(), Failed: r.live.failed.Load()}
+		res.Complete = sendErr == nil && comErr == nil && ctx.Err() == nil && res.Failed == 0 && res.Succeeded == counts.planned.Total()
+		if err := f.FinishRun(context.WithoutCancel(ctx), res); err != nil {
+			sendErr = errors.Join(sendErr, fmt.Errorf("destination %s: finish the run: %w", plan.dest.Name, err))
+		}
+	}
 	// Every planned row has an outcome, unless cutting batches failed part way (a
 	// baseline lookup, a spill read): the rows it never reached failed with it.
 	missing := counts.planned.Total() - r.live.succeeded.Load() - r.live.failed.Load()
@@ -318,6 +332,7 @@ func (r *runner) collectStats() {
 	st.RateLimited = r.live.rateLimited.Load()
 	st.RateLimitWaitMS = time.Duration(r.live.waitNanos.Load()).Milliseconds()
 	st.Splits = r.live.splits.Load()
+	st.Destination = r.live.destinationCounters()
 	st.PayloadBytes = r.live.payloadBytes.Load()
 	st.RequestP95MS = float64(r.live.p95().Microseconds()) / 1000
 	st.Succeeded = r.live.succeeded.Load()

@@ -72,6 +72,31 @@ type liveStats struct {
 
 	latencyMu sync.Mutex
 	latencies []time.Duration // of requests, for the p95; a sample once there are many
+
+	countersMu sync.Mutex
+	counters   map[string]int64 // the destination's own, by name
+}
+
+func (l *liveStats) count(name string, n int64) {
+	l.countersMu.Lock()
+	if l.counters == nil {
+		l.counters = map[string]int64{}
+	}
+	l.counters[name] += n
+	l.countersMu.Unlock()
+}
+
+func (l *liveStats) destinationCounters() map[string]int64 {
+	l.countersMu.Lock()
+	defer l.countersMu.Unlock()
+	if len(l.counters) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(l.counters))
+	for k, v := range l.counters {
+		out[k] = v
+	}
+	return out
 }
 
 // maxLatencySamples bounds the latencies kept for a run's p95.
@@ -276,7 +301,7 @@ func (s *sender) sendPart(ctx context.Context, out *outcome, id string, off int,
 				throttled.Add(1)
 			}
 			trace(ex)
-		}))
+		}).OnCount(s.stats.count))
 		traced, throttledTraced := exchanges.Load() > 0, throttled.Load() > 0
 		if !traced {
 			s.stats.requests.Add(1) // a destination that does not trace counts one request per write

@@ -101,6 +101,10 @@ type Stats struct {
 	LimitsBinding         *bool    `json:"limits_binding,omitempty"`
 	SustainedOpsPerSecond float64  `json:"sustained_ops_per_second,omitempty"`
 
+	// Destination holds counters a destination reports by name (Facebook's
+	// num_invalid_entries: entries Meta could not match).
+	Destination map[string]int64 `json:"destination,omitempty"`
+
 	ReadMS     int64 `json:"read_ms"`
 	WriteMS    int64 `json:"write_ms"`
 	DurationMS int64 `json:"duration_ms"`
