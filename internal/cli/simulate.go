@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/slack"
 )
 
 // simulatorFlags are the knobs `sluice simulate` offers.
@@ -60,6 +61,24 @@ var simulators = map[string]struct {
 				token = f.tokens[0]
 			}
 			return fmt.Sprintf("destinations:\n  crm:\n    type: hubspot\n    access_token: %s\n    tier: %s\n    base_url: %s\n", token, f.tier, url)
+		},
+	},
+	"slack": {
+		summary: "Slack chat.postMessage and incoming webhooks (about 1 message/s per channel, 429 with Retry-After)",
+		start: func(f *simulatorFlags) (http.Handler, string, func(simkit.Faults), error) {
+			opts := slack.Options{Tokens: f.tokens, AnyChannel: true, AnyWebhook: true}
+			if err := opts.Validate(); err != nil {
+				return nil, "", nil, err
+			}
+			s := slack.New(opts)
+			return s, s.Describe(), s.SetFaults, nil
+		},
+		example: func(f *simulatorFlags, url string) string {
+			token := "xoxb-any-token"
+			if len(f.tokens) > 0 {
+				token = f.tokens[0]
+			}
+			return fmt.Sprintf("destinations:\n  alerts:\n    type: slack\n    bot_token: %s\n    base_url: %s/api\n  # or an incoming webhook: webhook_url: %s/services/T000/B000/any\n", token, url, url)
 		},
 	},
 	"mixpanel": {
@@ -146,7 +165,7 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 	cmd.Flags().IntVar(&f.faults.SlowEvery, "slow-every", 0, "delay every Nth answer by --slow-delay")
 	cmd.Flags().DurationVar(&f.faults.SlowDelay, "slow-delay", 2*time.Second, "delay of a slow answer")
 	cmd.Flags().StringVar(&f.tier, "tier", "professional", "hubspot: account tier (free, starter, professional, enterprise)")
-	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot: accepted private-app token (repeatable; default any)")
+	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot, slack: an accepted token (repeatable; default any)")
 	cmd.Flags().Int64Var(&f.portalID, "portal-id", 0, "hubspot: the account's portal id")
 	cmd.Flags().StringArrayVar(&f.properties, "property", nil, "hubspot: add a custom property, e.g. contacts.plan_tier or contacts.plan_tier:enumeration=free|pro (repeatable)")
 	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: the project's id (default: any credentials are accepted)")

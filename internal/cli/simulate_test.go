@@ -103,7 +103,7 @@ func TestSimulateUnknownAPI(t *testing.T) {
 	code := Main([]string{"simulate", "salesforce-classic"}, &out, &errb)
 	stderr := errb.String()
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are hubspot, mixpanel`)
+	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are hubspot, mixpanel, slack`)
 }
 
 func TestSimulateRefusesABadTier(t *testing.T) {
@@ -188,4 +188,17 @@ syncs:
 		require.Equal(t, 0, code, "%s: %v", sync, run)
 		require.EqualValues(t, n, run["succeeded"], sync)
 	}
+}
+
+func TestSimulateSlack(t *testing.T) {
+	url := startSimulator(t, "slack")
+	req, _ := http.NewRequest("POST", url+"/api/chat.postMessage", strings.NewReader(`{"channel":"C0123ABCD","text":"hello"}`))
+	req.Header.Set("Authorization", "Bearer xoxb-anything")
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Contains(t, string(body), `"ok":true`)
 }
