@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluicehq/sluice/simulator/facebook"
 	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
 	"github.com/sluicehq/sluice/simulator/simkit"
@@ -25,6 +26,7 @@ type simulatorFlags struct {
 	tokens     []string
 	portalID   int64
 	properties []string
+	audiences  []string
 	projectID  string
 	token      string
 	accounts   []string
@@ -61,6 +63,39 @@ var simulators = map[string]struct {
 				token = f.tokens[0]
 			}
 			return fmt.Sprintf("destinations:\n  crm:\n    type: hubspot\n    access_token: %s\n    tier: %s\n    base_url: %s\n", token, f.tier, url)
+		},
+	},
+	"facebook": {
+		summary: "Meta Custom Audiences (/users add and remove, usersreplace sessions, Graph throttling codes)",
+		start: func(f *simulatorFlags) (http.Handler, string, func(simkit.Faults), error) {
+			// The example audience exists unless others are asked for.
+			opts := facebook.Options{Tokens: f.tokens, Audiences: map[string]string{"23851234567890123": "act_1234567"}}
+			if len(f.audiences) > 0 {
+				opts.Audiences = map[string]string{}
+				for _, a := range f.audiences {
+					id, account, ok := strings.Cut(a, ":")
+					if !ok {
+						account = "act_1234567"
+					}
+					opts.Audiences[id] = account
+				}
+			}
+			if err := opts.Validate(); err != nil {
+				return nil, "", nil, err
+			}
+			s := facebook.New(opts)
+			return s, s.Describe(), s.SetFaults, nil
+		},
+		example: func(f *simulatorFlags, url string) string {
+			audience, account := "23851234567890123", "act_1234567"
+			if len(f.audiences) > 0 {
+				a, acct, ok := strings.Cut(f.audiences[0], ":")
+				audience = a
+				if ok {
+					account = acct
+				}
+			}
+			return fmt.Sprintf("destinations:\n  ads:\n    type: facebook_audience\n    access_token: any-token\n    ad_account_id: %s\n    base_url: %s/v21.0\n# and in a sync: audience_id: \"%s\"\n", account, url, audience)
 		},
 	},
 	"slack": {
@@ -168,6 +203,7 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot, slack: an accepted token (repeatable; default any)")
 	cmd.Flags().Int64Var(&f.portalID, "portal-id", 0, "hubspot: the account's portal id")
 	cmd.Flags().StringArrayVar(&f.properties, "property", nil, "hubspot: add a custom property, e.g. contacts.plan_tier or contacts.plan_tier:enumeration=free|pro (repeatable)")
+	cmd.Flags().StringArrayVar(&f.audiences, "audience", nil, "facebook: an audience to create, id or id:act_account (repeatable; default 23851234567890123 in act_1234567)")
 	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: the project's id (default: any credentials are accepted)")
 	cmd.Flags().StringVar(&f.token, "project-token", "", "mixpanel: the project's token (default: any credentials are accepted)")
 	cmd.Flags().StringArrayVar(&f.accounts, "service-account", nil, "mixpanel: username:secret of a service account, repeatable (default: any credentials are accepted)")

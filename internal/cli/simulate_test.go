@@ -202,3 +202,13 @@ func TestSimulateSlack(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode)
 	require.Contains(t, string(body), `"ok":true`)
 }
+
+func TestSimulateFacebook(t *testing.T) {
+	url := startSimulator(t, "facebook")
+	resp, err := http.Get(url + "/v21.0/23851234567890123?fields=id,name&access_token=any")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(body))
+	require.Contains(t, string(body), `"23851234567890123"`)
+}
