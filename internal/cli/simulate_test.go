@@ -103,7 +103,7 @@ func TestSimulateUnknownAPI(t *testing.T) {
 	code := Main([]string{"simulate", "salesforce-classic"}, &out, &errb)
 	stderr := errb.String()
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are hubspot, mixpanel, slack`)
+	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are facebook, hubspot, mixpanel`)
 }
 
 func TestSimulateRefusesABadTier(t *testing.T) {
