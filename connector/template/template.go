@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,11 @@ type Template struct {
 func Parse(src string) (*Template, error) {
 	t, err := engine().ParseString(src)
 	if err != nil {
+		return nil, fmt.Errorf("invalid Liquid template: %s", cleanError(err))
+	}
+	// Filters are looked up when a template renders: a trial render against a row
+	// of nothing finds a misspelt one now rather than on every row.
+	if _, err := t.RenderString(liquid.Bindings{"row": map[string]any{}}); err != nil && strings.Contains(err.Error(), "undefined filter") {
 		return nil, fmt.Errorf("invalid Liquid template: %s", cleanError(err))
 	}
 	return &Template{src: src, t: t}, nil
@@ -113,8 +119,17 @@ func liquidValue(v record.Value) any {
 	return fmt.Sprint(v)
 }
 
+// liquidLine is the 0-based line number osteele/liquid puts in its messages.
+var liquidLine = regexp.MustCompile(`^Liquid error \(line (\d+)\): `)
+
+// cleanError drops the library's prefix and numbers lines from 1, as editors do.
 func cleanError(err error) string {
-	return strings.TrimPrefix(err.Error(), "Liquid error: ")
+	msg := err.Error()
+	if m := liquidLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return fmt.Sprintf("line %d: %s", n+1, msg[len(m[0]):])
+	}
+	return strings.TrimPrefix(msg, "Liquid error: ")
 }
 
 func short(s string) string {

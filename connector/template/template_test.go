@@ -32,8 +32,10 @@ func TestRender(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	_, err := Parse("{% if row.x %}never closed")
-	require.ErrorContains(t, err, "invalid Liquid template")
+	_, err := Parse("first line\n{% if row.x %}never closed")
+	require.ErrorContains(t, err, "invalid Liquid template: line 2: unterminated \"if\" block")
+	_, err = Parse("{{ row.plan | upcsae }}")
+	require.ErrorContains(t, err, `undefined filter "upcsae"`, "a misspelt filter is found when the template is parsed")
 	tpl, err := Parse("Hi {{ row.nmae }} {% if row['plan'] %}{{ row.nmae | upcase }}{% endif %}")
 	require.NoError(t, err)
 	require.Equal(t, []string{"nmae", "plan"}, tpl.Columns(), "the columns it reads, to check against the model")
