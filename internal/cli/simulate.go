@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/simulator/facebook"
 	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
+	"github.com/sluicehq/sluice/simulator/salesforce"
 	"github.com/sluicehq/sluice/simulator/simkit"
 	"github.com/sluicehq/sluice/simulator/slack"
 )
@@ -27,6 +28,9 @@ type simulatorFlags struct {
 	portalID   int64
 	properties []string
 	audiences  []string
+	fields     []string
+	edition    string
+	licenses   int
 	projectID  string
 	token      string
 	accounts   []string
@@ -96,6 +100,29 @@ var simulators = map[string]struct {
 				}
 			}
 			return fmt.Sprintf("destinations:\n  ads:\n    type: facebook_audience\n    access_token: any-token\n    ad_account_id: %s\n    base_url: %s/v21.0\n# and in a sync: audience_id: \"%s\"\n", account, url, audience)
+		},
+	},
+	"salesforce": {
+		summary: "Salesforce REST sObject Collections, Bulk API 2.0 ingest and the daily request allocation",
+		start: func(f *simulatorFlags) (http.Handler, string, func(simkit.Faults), error) {
+			opts := salesforce.Options{Tokens: f.tokens, Edition: salesforce.Edition(f.edition), Licenses: f.licenses}
+			if err := opts.Validate(); err != nil {
+				return nil, "", nil, err
+			}
+			s := salesforce.New(opts)
+			for _, spec := range f.fields {
+				object, field, err := salesforce.ParseField(spec)
+				if err == nil {
+					err = s.AddField(object, field)
+				}
+				if err != nil {
+					return nil, "", nil, fmt.Errorf("--field %s: %w", spec, err)
+				}
+			}
+			return s, s.Describe(), s.SetFaults, nil
+		},
+		example: func(f *simulatorFlags, url string) string {
+			return fmt.Sprintf("destinations:\n  sfdc:\n    type: salesforce\n    instance_url: %s\n    access_token: any-token\n    api_version: \"62.0\"\n    edition: %s\n    licenses: %d\n", url, f.edition, f.licenses)
 		},
 	},
 	"slack": {
@@ -203,6 +230,9 @@ base_url at it. It keeps what it is sent until it stops (Ctrl-C).
 	cmd.Flags().StringArrayVar(&f.tokens, "token", nil, "hubspot, slack: an accepted token (repeatable; default any)")
 	cmd.Flags().Int64Var(&f.portalID, "portal-id", 0, "hubspot: the account's portal id")
 	cmd.Flags().StringArrayVar(&f.properties, "property", nil, "hubspot: add a custom property, e.g. contacts.plan_tier or contacts.plan_tier:enumeration=free|pro (repeatable)")
+	cmd.Flags().StringArrayVar(&f.fields, "field", nil, "salesforce: add a field, e.g. Account.District_Id__c:string:external (repeatable)")
+	cmd.Flags().StringVar(&f.edition, "edition", "enterprise", "salesforce: the org's edition (developer, professional, enterprise, unlimited, performance)")
+	cmd.Flags().IntVar(&f.licenses, "licenses", 50, "salesforce: user licences, which raise the daily request allocation")
 	cmd.Flags().StringArrayVar(&f.audiences, "audience", nil, "facebook: an audience to create, id or id:act_account (repeatable; default 23851234567890123 in act_1234567)")
 	cmd.Flags().StringVar(&f.projectID, "project-id", "", "mixpanel: the project's id (default: any credentials are accepted)")
 	cmd.Flags().StringVar(&f.token, "project-token", "", "mixpanel: the project's token (default: any credentials are accepted)")

@@ -103,7 +103,7 @@ func TestSimulateUnknownAPI(t *testing.T) {
 	code := Main([]string{"simulate", "salesforce-classic"}, &out, &errb)
 	stderr := errb.String()
 	require.Equal(t, exitUsage, code)
-	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are facebook, hubspot, mixpanel`)
+	require.Contains(t, stderr, `no simulator named "salesforce-classic": the simulators are facebook, hubspot, mixpanel, salesforce, slack`)
 }
 
 func TestSimulateRefusesABadTier(t *testing.T) {
@@ -211,4 +211,17 @@ func TestSimulateFacebook(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode, string(body))
 	require.Contains(t, string(body), `"23851234567890123"`)
+}
+
+func TestSimulateSalesforce(t *testing.T) {
+	url := startSimulator(t, "salesforce", "--field", "Account.District_Id__c:string:external", "--licenses", "10")
+	req, _ := http.NewRequest("GET", url+"/services/data/v62.0/sobjects/Account/describe", nil)
+	req.Header.Set("Authorization", "Bearer any")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(body))
+	require.Contains(t, string(body), `"District_Id__c"`)
+	require.Contains(t, resp.Header.Get("Sforce-Limit-Info"), "/110000", "enterprise: 100,000 + 1,000 per licence")
 }
