@@ -215,7 +215,7 @@ type Finisher interface {
 type RunResult struct {
 	// Complete is set when every planned change was written successfully; a run
 	// that was cancelled or had failures is not complete.
-	Complete bool
+	Complete          bool
 	Succeeded, Failed int64
 }
 

@@ -124,7 +124,9 @@ func (c *Client) Do(ctx context.Context, b *connector.Batch, r Request) (*Respon
 	if r.Gzip && r.Body != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}

@@ -174,4 +174,12 @@ var countryNames = map[string]string{
 	"greatbritain": "gb", "germany": "de", "deutschland": "de", "france": "fr", "canada": "ca",
 	"australia": "au", "india": "in", "japan": "jp", "brazil": "br", "mexico": "mx", "spain": "es",
 	"italy": "it", "netherlands": "nl", "ireland": "ie", "newzealand": "nz",
+	"sweden": "se", "norway": "no", "denmark": "dk", "finland": "fi", "iceland": "is", "switzerland": "ch",
+	"austria": "at", "belgium": "be", "luxembourg": "lu", "portugal": "pt", "poland": "pl", "czechia": "cz",
+	"czechrepublic": "cz", "greece": "gr", "turkey": "tr", "turkiye": "tr", "israel": "il", "southafrica": "za",
+	"nigeria": "ng", "kenya": "ke", "egypt": "eg", "argentina": "ar", "chile": "cl", "colombia": "co", "peru": "pe",
+	"china": "cn", "southkorea": "kr", "singapore": "sg", "hongkong": "hk", "taiwan": "tw", "indonesia": "id",
+	"philippines": "ph", "thailand": "th", "vietnam": "vn", "malaysia": "my", "pakistan": "pk", "unitedarabemirates": "ae",
+	"uae": "ae", "saudiarabia": "sa", "espana": "es", "españa": "es", "brasil": "br", "méxico": "mx", "österreich": "at",
+	"schweiz": "ch", "suisse": "ch", "sverige": "se", "norge": "no", "danmark": "dk", "nederland": "nl", "italia": "it",
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 )
 
 const testToken = "pat-na1-test-0123456789"
+
+var bundles atomic.Int64
 
 // testBundle is a simulator serving over HTTP and what a test needs around it.
 type testBundle struct {
@@ -62,7 +66,9 @@ func (tb *testBundle) reject(value, message string) {
 func (tb *testBundle) config(mutate func(*hubspot.Config)) *hubspot.Config {
 	cfg := hubspot.Spec.NewConfig().(*hubspot.Config)
 	cfg.SetDefaults()
-	cfg.AccessToken = testToken
+	// A token of its own per bundle: budgets are shared per base URL and token in
+	// the process, and a later test's server may get an earlier one's port.
+	cfg.AccessToken = fmt.Sprintf("%s-%d", testToken, bundles.Add(1))
 	cfg.BaseURL = tb.url
 	cfg.Tier = "professional"
 	if mutate != nil {

@@ -124,18 +124,45 @@ func (a *app) runDemo(ctx context.Context, dir string) error {
 	fmt.Fprintf(w, "   $ sluice run show %s --key %s\n", shownRun, failedKey)
 	printRows(indent(w), rows, batches, failedKey, false)
 
-	step(6, "The same warehouse into HubSpot and Mixpanel (local simulators of their APIs)")
-	fmt.Fprintf(w, "   The simulators answer like the real APIs: the same paths, batch limits, rate-limit\n")
-	fmt.Fprintf(w, "   headers, 429s and partial failures (run one yourself: sluice simulate hubspot).\n")
-	for _, name := range []string{"users_to_hubspot", "events_to_mixpanel", "users_to_mixpanel"} {
-		run, err := eng.Run(ctx, engine.RunParams{Sync: name})
-		if err != nil {
-			return &exitError{code: exitRunFail, err: err}
-		}
-		fmt.Fprintf(w, "   %-19s %s\n", name, speedLine(run))
+	step(6, "What teams do with it: the same warehouse into the tools they work in")
+	fmt.Fprintf(w, "   Each service is a local simulator of its API (sluice simulate <service>): the same paths,\n")
+	fmt.Fprintf(w, "   batch limits, rate limits, errors and partial failures as the real one.\n")
+	useCases := []struct {
+		title string
+		syncs []string
+	}{
+		{"Product usage of accounts -> HubSpot contacts and companies, for sales and lifecycle emails", []string{"users_to_hubspot", "accounts_to_hubspot"}},
+		{"Accounts paying for unused seats -> Slack #general, one message each", []string{"at_risk_to_slack"}},
+		{"Customers who spent over $5,000 -> a Facebook Custom Audience for lookalikes", []string{"big_spenders_audience"}},
+		{"Students online now per district -> Salesforce accounts, for sales reps", []string{"districts_to_salesforce"}},
+		{"Product events and user profiles -> Mixpanel", []string{"events_to_mixpanel", "users_to_mixpanel"}},
 	}
-	fmt.Fprintf(w, "   HubSpot now holds %s contacts; Mixpanel holds %s events and %s user profiles.\n",
-		num(int64(len(env.HubSpot.Records("contacts")))), num(int64(env.Mixpanel.EventCount())), num(int64(env.Mixpanel.ProfileCount())))
+	for _, uc := range useCases {
+		fmt.Fprintf(w, "   %s\n", uc.title)
+		for _, name := range uc.syncs {
+			run, err := eng.Run(ctx, engine.RunParams{Sync: name})
+			if err != nil {
+				return &exitError{code: exitRunFail, err: err}
+			}
+			fmt.Fprintf(w, "     %-24s %s\n", name, speedLine(run))
+		}
+	}
+	left, joined, err := env.ChangePurchases(ctx)
+	if err != nil {
+		return &exitError{code: exitRunFail, err: err}
+	}
+	fmt.Fprintf(w, "   A week later customer %s's orders are refunded and customer %s passes $5,000;\n", left, joined)
+	fmt.Fprintf(w, "   mirror mode keeps the audience exact:\n")
+	run, err := eng.Run(ctx, engine.RunParams{Sync: "big_spenders_audience"})
+	if err != nil {
+		return &exitError{code: exitRunFail, err: err}
+	}
+	fmt.Fprintf(w, "     %-24s %s added, %s removed: %s\n", "big_spenders_audience", num(run.Stats.Planned.Added), num(run.Stats.Planned.Removed), speedLine(run))
+	fmt.Fprintf(w, "   Now HubSpot holds %s contacts and %s companies; Slack #general %s messages; the audience\n",
+		num(int64(len(env.HubSpot.Records("contacts")))), num(int64(len(env.HubSpot.Records("companies")))), num(int64(len(env.Slack.Messages("C0123ABCD")))))
+	fmt.Fprintf(w, "   %s members; Salesforce %s accounts; Mixpanel %s events and %s profiles.\n",
+		num(int64(env.Facebook.MemberCount(demo.Audience))), num(int64(len(env.Salesforce.Records("Account")))),
+		num(int64(env.Mixpanel.EventCount())), num(int64(env.Mixpanel.ProfileCount())))
 
 	fmt.Fprintf(w, "\nExplore what the demo left behind (the receiver stops when the demo exits;\n")
 	fmt.Fprintf(w, "build the command first with `go build -o sluice ./cmd/sluice` if you ran the demo with go run):\n")

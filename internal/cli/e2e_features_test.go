@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/internal/demo"
 )
 
 func withMode(mode string) string {
@@ -278,17 +280,24 @@ func TestDemo(t *testing.T) {
 		"> POST http://127.0.0.1:",
 		"< HTTP 200 OK",
 		"Webhook-Signature: v1,",
-		"6. The same warehouse into HubSpot and Mixpanel",
-		"users_to_hubspot    succeeded: 5,010 sent (0 failed)",
-		"events_to_mixpanel  succeeded: 60,300 sent (0 failed)",
-		"users_to_mixpanel   succeeded: 5,010 sent (0 failed)",
-		"HubSpot now holds 5,010 contacts; Mixpanel holds 60,300 events and 5,010 user profiles.",
+		"6. What teams do with it",
+		"users_to_hubspot         succeeded: 5,010 sent (0 failed)",
+		"accounts_to_hubspot      succeeded: 300 sent (0 failed)",
+		"at_risk_to_slack         succeeded: 8 sent (0 failed)",
+		"big_spenders_audience    succeeded: 1,406 sent (0 failed)",
+		"districts_to_salesforce  succeeded: 40 sent (0 failed)",
+		"events_to_mixpanel       succeeded: 60,300 sent (0 failed)",
+		"users_to_mixpanel        succeeded: 5,010 sent (0 failed)",
+		"big_spenders_audience    1 added, 1 removed: succeeded: 2 sent",
+		"Now HubSpot holds 5,010 contacts and 300 companies; Slack #general 8 messages; the audience",
+		"1,406 members; Salesforce 40 accounts; Mixpanel 60,300 events and 5,010 profiles.",
 	} {
 		require.Contains(t, text, want)
 	}
 	require.Regexp(t, `users_to_hubspot .* 0 answered 429; [\d,]+ changes/s; the API's limits \(1,900/s sustained\) did not slow this run`, text)
+	require.Regexp(t, `at_risk_to_slack .* 0 answered 429; 1 changes/s of a 1/s ceiling: \d+% efficiency`, text, "Slack's one message a second binds")
 	require.NotContains(t, text, "whsec_", "the signing secret is never printed")
-	for _, secret := range []string{"pat-na1-demo-0d5e7c1b", "demo-mixpanel-secret", "demo0mixpanel0project0token"} {
+	for _, secret := range demo.Credentials() {
 		require.NotContains(t, text, secret, "no credential is printed")
 	}
 	// What it leaves behind works without the demo's process.

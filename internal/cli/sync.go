@@ -181,9 +181,11 @@ func efficiencyText(s store.Stats) string {
 	switch {
 	case s.Efficiency != nil:
 		return fmt.Sprintf("%s changes/s of a %s/s ceiling: %.0f%% efficiency", num(int64(s.OpsPerSecond)), num(int64(s.CeilingOpsPerSecond)), 100**s.Efficiency)
-	case s.LimitsBinding != nil:
+	case s.LimitsBinding != nil && s.SustainedOpsPerSecond > 0:
 		return fmt.Sprintf("%s changes/s; the API's limits (%s/s sustained) did not slow this run: it fit in their first window",
 			num(int64(s.OpsPerSecond)), num(int64(s.SustainedOpsPerSecond)))
+	case s.LimitsBinding != nil:
+		return fmt.Sprintf("%s changes/s; the API's daily allowance did not slow this run", num(int64(s.OpsPerSecond)))
 	}
 	return fmt.Sprintf("%s changes/s", num(int64(s.OpsPerSecond)))
 }

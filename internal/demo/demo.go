@@ -19,20 +19,45 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" driver
 
 	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
+	"github.com/sluicehq/sluice/simulator/facebook"
 	"github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/mixpanel"
+	"github.com/sluicehq/sluice/simulator/salesforce"
+	"github.com/sluicehq/sluice/simulator/slack"
 )
 
 // SecretFile is the file beside the project file that holds the webhook signing
 // secret; the project file reads it with ${file:…}, so that no secret is in it.
 const SecretFile = "webhook-secret"
 
-// The HubSpot token and Mixpanel service-account secret, in files likewise.
+// The simulated services' credentials, in files likewise.
 const (
-	HubSpotTokenFile   = "hubspot-token"
-	MixpanelSecretFile = "mixpanel-secret"
-	MixpanelTokenFile  = "mixpanel-token"
+	HubSpotTokenFile    = "hubspot-token"
+	MixpanelSecretFile  = "mixpanel-secret"
+	MixpanelTokenFile   = "mixpanel-token"
+	SlackTokenFile      = "slack-token"
+	MetaTokenFile       = "meta-token"
+	SalesforceTokenFile = "salesforce-token"
 )
+
+// credentials are the demo's made-up credentials, by the file that holds each.
+var credentials = map[string]string{
+	HubSpotTokenFile:    "pat-na1-demo-0d5e7c1b",
+	MixpanelSecretFile:  "demo-mixpanel-secret",
+	MixpanelTokenFile:   "demo0mixpanel0project0token",
+	SlackTokenFile:      "xoxb-demo-0000-slack-token",
+	MetaTokenFile:       "EAAdemo0meta0system0user0token",
+	SalesforceTokenFile: "00Ddemo!salesforce.session.token",
+}
+
+// Credentials are the values of the demo's credential files, which nothing may print.
+func Credentials() []string {
+	out := make([]string, 0, len(credentials))
+	for _, v := range credentials {
+		out = append(out, v)
+	}
+	return out
+}
 
 // Env is a prepared demo.
 type Env struct {
@@ -43,10 +68,16 @@ type Env struct {
 	// Rejected are keys the receiver refuses, as a CRM refuses bad emails.
 	Rejected map[string]string
 
-	HubSpot  *hubspot.Server
-	Mixpanel *mixpanel.Server
-	servers  []*http.Server
+	HubSpot    *hubspot.Server
+	Mixpanel   *mixpanel.Server
+	Slack      *slack.Server
+	Facebook   *facebook.Server
+	Salesforce *salesforce.Server
+	servers    []*http.Server
 }
+
+// Audience is the demo's Custom Audience.
+const Audience = "23851234567890123"
 
 // Setup creates the warehouse and project file in dir and starts the receiver.
 func Setup(ctx context.Context, dir string) (*Env, error) {
@@ -79,12 +110,19 @@ func Setup(ctx context.Context, dir string) (*Env, error) {
 		env.Rejected[k] = msg
 		r.Reject(k, msg)
 	}
-	hsURL, mpURL, err := env.startSimulators()
+	urls, err := env.startSimulators()
 	if err != nil {
 		env.Close()
 		return nil, err
 	}
-	project := fmt.Sprintf(projectYAML, r.URL, SecretFile, HubSpotTokenFile, hsURL, MixpanelSecretFile, MixpanelTokenFile, mpURL)
+	pairs := []string{"{{RECEIVER_URL}}", r.URL, "{{WEBHOOK_SECRET_FILE}}", SecretFile,
+		"{{HUBSPOT_TOKEN_FILE}}", HubSpotTokenFile, "{{MIXPANEL_SECRET_FILE}}", MixpanelSecretFile,
+		"{{MIXPANEL_TOKEN_FILE}}", MixpanelTokenFile, "{{SLACK_TOKEN_FILE}}", SlackTokenFile,
+		"{{META_TOKEN_FILE}}", MetaTokenFile, "{{SALESFORCE_TOKEN_FILE}}", SalesforceTokenFile}
+	for name, url := range urls {
+		pairs = append(pairs, "{{"+name+"_URL}}", url)
+	}
+	project := strings.NewReplacer(pairs...).Replace(projectYAML)
 	if err := os.WriteFile(env.Config, []byte(project), 0o644); err != nil {
 		env.Close()
 		return nil, err
@@ -92,38 +130,79 @@ func Setup(ctx context.Context, dir string) (*Env, error) {
 	return env, nil
 }
 
-// startSimulators starts the HubSpot and Mixpanel simulators with the demo's
-// credentials and returns their URLs.
-func (e *Env) startSimulators() (hubspotURL, mixpanelURL string, err error) {
-	const token, secret, projectToken = "pat-na1-demo-0d5e7c1b", "demo-mixpanel-secret", "demo0mixpanel0project0token"
-	for file, value := range map[string]string{HubSpotTokenFile: token, MixpanelSecretFile: secret, MixpanelTokenFile: projectToken} {
+// startSimulators starts a simulator of each service the demo syncs to, set up as
+// the service's admin would have it (a custom property, an audience, a field),
+// and returns their URLs by name (HUBSPOT, MIXPANEL, SLACK, META, SALESFORCE).
+func (e *Env) startSimulators() (map[string]string, error) {
+	for file, value := range credentials {
 		if err := os.WriteFile(filepath.Join(e.Dir, file), []byte(value+"\n"), 0o600); err != nil {
-			return "", "", err
+			return nil, err
 		}
 	}
-	e.HubSpot = hubspot.New(hubspot.Options{Tier: hubspot.TierProfessional, Tokens: []string{token}})
-	// The property a HubSpot admin creates for the sync's plan column.
-	if err := e.HubSpot.AddProperty("contacts", hubspot.Property{Name: "plan_tier", Label: "Plan tier", Type: "string", FieldType: "text", GroupName: "contactinformation"}); err != nil {
-		return "", "", err
+	e.HubSpot = hubspot.New(hubspot.Options{Tier: hubspot.TierProfessional, Tokens: []string{credentials[HubSpotTokenFile]}})
+	for _, p := range []struct {
+		object string
+		prop   hubspot.Property
+	}{
+		{"contacts", hubspot.Property{Name: "plan_tier", Label: "Plan tier", Type: "string", FieldType: "text", GroupName: "contactinformation"}},
+		{"companies", hubspot.Property{Name: "sluice_account_id", Label: "Account id", Type: "string", FieldType: "text", GroupName: "companyinformation", HasUniqueValue: true}},
+		{"companies", hubspot.Property{Name: "active_users", Label: "Active users", Type: "number", FieldType: "number", GroupName: "companyinformation"}},
+	} {
+		if err := e.HubSpot.AddProperty(p.object, p.prop); err != nil {
+			return nil, err
+		}
 	}
-	e.Mixpanel = mixpanel.New(mixpanel.Options{ProjectID: "2195193", Token: projectToken, ServiceAccounts: map[string]string{"sync-bot": secret}})
-	serve := func(h http.Handler) (string, error) {
+	e.Mixpanel = mixpanel.New(mixpanel.Options{ProjectID: "2195193", Token: credentials[MixpanelTokenFile],
+		ServiceAccounts: map[string]string{"sync-bot": credentials[MixpanelSecretFile]}})
+	e.Slack = slack.New(slack.Options{Tokens: []string{credentials[SlackTokenFile]}})
+	e.Facebook = facebook.New(facebook.Options{Tokens: []string{credentials[MetaTokenFile]},
+		Audiences: map[string]string{Audience: "act_1234567"}})
+	e.Salesforce = salesforce.New(salesforce.Options{Tokens: []string{credentials[SalesforceTokenFile]},
+		Edition: salesforce.EditionEnterprise, Licenses: 50})
+	for _, spec := range []string{"Account.District_Id__c:string:external", "Account.Students_Online__c:double"} {
+		object, field, err := salesforce.ParseField(spec)
+		if err == nil {
+			err = e.Salesforce.AddField(object, field)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	urls := map[string]string{}
+	for name, h := range map[string]http.Handler{"HUBSPOT": e.HubSpot, "MIXPANEL": e.Mixpanel, "SLACK": e.Slack, "META": e.Facebook, "SALESFORCE": e.Salesforce} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		e.servers = append(e.servers, srv)
 		go srv.Serve(ln)
-		return "http://" + ln.Addr().String(), nil
+		urls[name] = "http://" + ln.Addr().String()
 	}
-	if hubspotURL, err = serve(e.HubSpot); err != nil {
-		return "", "", err
+	urls["SLACK"] += "/api"
+	urls["META"] += "/v21.0"
+	return urls, nil
+}
+
+// ChangePurchases is a week of purchases: the biggest spender's orders are
+// refunded and a customer's large order takes them over $5,000. It returns
+// the keys of the customer who left the audience and the one who joined.
+func (e *Env) ChangePurchases(ctx context.Context) (left, joined string, err error) {
+	top, err := e.queryKeys(ctx, `select id from high_value_customers order by total_spent desc, id limit 1`)
+	if err != nil || len(top) == 0 {
+		return "", "", fmt.Errorf("demo: no high-value customer: %v", err)
 	}
-	if mixpanelURL, err = serve(e.Mixpanel); err != nil {
-		return "", "", err
+	next, err := e.queryKeys(ctx, `select u.user_id from users u left join purchases p using (user_id)
+		group by u.user_id having coalesce(sum(p.amount), 0) between 3000 and 5000 order by u.user_id limit 1`)
+	if err != nil || len(next) == 0 {
+		return "", "", fmt.Errorf("demo: no customer close to $5,000: %v", err)
 	}
-	return hubspotURL, mixpanelURL, nil
+	script := fmt.Sprintf(`delete from purchases where user_id = %s;
+insert into purchases values (100001, %s, 2500.00, date '2026-11-24');`, top[0], next[0])
+	if err := e.exec(ctx, script); err != nil {
+		return "", "", fmt.Errorf("demo: change the purchases: %w", err)
+	}
+	return top[0], next[0], nil
 }
 
 // Close stops the receiver and the simulators.

@@ -6,9 +6,12 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/destination/mixpanel"
 	"github.com/sluicehq/sluice/destination/postgres"
+	"github.com/sluicehq/sluice/destination/salesforce"
+	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/destination/webhook"
 	"github.com/sluicehq/sluice/source/duckdb"
 )
@@ -27,6 +30,9 @@ func Destinations() []connector.DestinationSpec {
 		postgres.Spec,
 		hubspot.Spec,
 		mixpanel.Spec,
+		facebook.Spec,
+		salesforce.Spec,
+		slack.Spec,
 	}
 }
 

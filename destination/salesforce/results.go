@@ -1,0 +1,213 @@
+package salesforce
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sluicehq/sluice/connector"
+)
+
+// A Bulk API 2.0 job's results are three CSV files, in no particular order:
+// successfulResults (sf__Id, sf__Created, then the uploaded columns),
+// failedResults (sf__Id, sf__Error, then the uploaded columns) and
+// unprocessedrecords (the uploaded columns). Each result row is matched to its
+// batch row by the key column the upload carried: the external ID for inserts
+// and upserts, the Id for updates and deletes (the first 15 characters, which
+// are the same in an Id's 15- and 18-character forms). A result goes to the
+// record that sent its exact text first; records that share a key take its
+// results in turn; a record no result names fails.
+
+type fateState uint8
+
+const (
+	fateOpen fateState = iota
+	fateSucceeded
+	fateFailed
+	fateUnprocessed
+)
+
+// fate is one batch row's result.
+type fate struct {
+	state   fateState
+	code    string // the statusCode of a failure
+	message string
+}
+
+// resultMatcher assigns result rows to the job's records.
+type resultMatcher struct {
+	d      *Destination
+	op     operation
+	keyCol string
+	// Records waiting for a result, by the key's text as sent and by key (see
+	// key): a result takes the record that sent its exact text first.
+	exact, loose map[string][]int
+	fates        []fate
+
+	matched, unmatched, left int
+	processed                int // results that are successes or failures
+}
+
+func (d *Destination) newResultMatcher(op operation, ops []recordOp) *resultMatcher {
+	m := &resultMatcher{d: d, op: op, keyCol: d.extID, fates: make([]fate, len(ops)), left: len(ops),
+		exact: make(map[string][]int, len(ops)), loose: make(map[string][]int, len(ops))}
+	if op == opUpdate || op == opDelete {
+		m.keyCol = idField
+	}
+	for j, o := range ops {
+		sent := o.ext
+		if m.keyCol == idField {
+			sent = o.id
+		}
+		m.exact[sent] = append(m.exact[sent], j)
+		m.loose[m.key(sent)] = append(m.loose[m.key(sent)], j)
+	}
+	return m
+}
+
+// key is how a result's key cell is compared with the sent value.
+func (m *resultMatcher) key(s string) string {
+	if m.keyCol == idField {
+		if len(s) > 15 {
+			return s[:15]
+		}
+		return s
+	}
+	return m.d.extKey(s)
+}
+
+// open is the number of records without a result yet.
+func (m *resultMatcher) open() int { return m.left }
+
+// read takes in one results file.
+func (m *resultMatcher) read(kind string, body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil // no rows: Salesforce may answer an empty body
+	}
+	r := csv.NewReader(bytes.NewReader(body))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		return m.unreadable(kind, err)
+	}
+	header = append([]string(nil), header...)
+	keyAt, errorAt := -1, -1
+	for i, h := range header {
+		h = strings.TrimPrefix(h, "\ufeff")
+		switch {
+		case strings.EqualFold(h, m.keyCol):
+			keyAt = i
+		case h == "sf__Error":
+			errorAt = i
+		}
+	}
+	idAt := -1
+	for i, h := range header {
+		if h == "sf__Id" {
+			idAt = i
+		}
+	}
+	if keyAt < 0 && !(m.keyCol == idField && idAt >= 0) {
+		return m.unreadable(kind, fmt.Errorf("no %s column in %q", m.keyCol, strings.Join(header, ",")))
+	}
+	state := fateSucceeded
+	switch kind {
+	case "failedResults":
+		state = fateFailed
+	case "unprocessedrecords":
+		state = fateUnprocessed
+	}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return m.unreadable(kind, err)
+		}
+		cell := func(i int) string {
+			if i < 0 || i >= len(row) {
+				return ""
+			}
+			return row[i]
+		}
+		key := cell(keyAt)
+		if key == "" && m.keyCol == idField {
+			key = cell(idAt)
+		}
+		f := fate{state: state}
+		if state == fateFailed {
+			f.code, f.message = parseBulkError(cell(errorAt))
+		}
+		m.assign(key, f)
+	}
+}
+
+// assign gives its fate to the next record waiting on the key cell sent.
+func (m *resultMatcher) assign(sent string, f fate) {
+	j, ok := m.take(m.exact, sent)
+	if !ok {
+		j, ok = m.take(m.loose, m.key(sent))
+	}
+	if !ok {
+		m.unmatched++
+		return
+	}
+	m.fates[j] = f
+	m.matched++
+	if f.state != fateUnprocessed {
+		m.processed++
+	}
+	m.left--
+}
+
+// take pops the first record of queue[k] still waiting for a result.
+func (m *resultMatcher) take(queue map[string][]int, k string) (int, bool) {
+	q := queue[k]
+	for len(q) > 0 && m.fates[q[0]].state != fateOpen {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		delete(queue, k)
+		return 0, false
+	}
+	queue[k] = q[1:]
+	return q[0], true
+}
+
+func (m *resultMatcher) unreadable(kind string, err error) error {
+	return connector.Permanent(fmt.Errorf("salesforce: %s %s: cannot read the bulk job's %s (%v); its rows are sent again on the next run", m.op.action(), m.d.object, kind, err))
+}
+
+// parseBulkError reads sf__Error, "STATUS_CODE:message:fields --", into the
+// status code and a message for the row: "REQUIRED_FIELD_MISSING: Required
+// fields are missing: [Name] (fields: Name)".
+func parseBulkError(s string) (code, message string) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "--"))
+	if s == "" {
+		return "", "refused without an error"
+	}
+	code, rest, ok := strings.Cut(s, ":")
+	if !ok || strings.ContainsAny(code, " ") || strings.ToUpper(code) != code {
+		return "", s
+	}
+	rest = strings.TrimSpace(rest)
+	fields := ""
+	if i := strings.LastIndex(rest, ":"); i >= 0 {
+		tail := strings.TrimSpace(rest[i+1:])
+		if tail != "" && !strings.ContainsAny(tail, " []") {
+			fields, rest = tail, strings.TrimSpace(rest[:i])
+		} else if tail == "" {
+			rest = strings.TrimSpace(rest[:i])
+		}
+	}
+	e := apiError{StatusCode: code, Message: rest}
+	if fields != "" {
+		e.Fields = strings.Split(fields, ",")
+	}
+	return code, e.describe()
+}
