@@ -49,17 +49,13 @@ func TestConfigValidation(t *testing.T) {
 		field  string
 		want   string
 	}{
-		"missing token":           {func(c *facebook.Config) { c.AccessToken = " " }, "access_token", "is empty: set it to a system user's access token with ads_management"},
-		"missing ad account":      {func(c *facebook.Config) { c.AdAccountID = "" }, "ad_account_id", "is empty"},
-		"ad account with letters": {func(c *facebook.Config) { c.AdAccountID = "act_12ab" }, "ad_account_id", `"act_12ab" is not an ad account id: write act_ followed by the account's digits, e.g. act_1234567`},
-		"ad account as a URL":     {func(c *facebook.Config) { c.AdAccountID = "https://business.facebook.com/act_1" }, "ad_account_id", "is not an ad account id"},
-		"unknown tier":            {func(c *facebook.Config) { c.AccessTier = "advanced" }, "access_tier", `unknown tier "advanced": use standard or development`},
-		"batch_size over 10,000":  {func(c *facebook.Config) { c.BatchSize = 20000 }, "batch_size", "between 1 and 10000"},
-		"max_in_flight over 16":   {func(c *facebook.Config) { c.MaxInFlight = 64 }, "max_in_flight", "between 1 and 16"},
-		"rate above the tier's": {func(c *facebook.Config) {
-			c.AccessTier = "development"
-			c.RateLimit = saas.RateLimit{Requests: 100, Per: 5 * time.Minute}
-		}, "rate_limit.requests", "more than Meta's Marketing API (development tier) allows (20 per 5m0s)"},
+		"missing token":            {func(c *facebook.Config) { c.AccessToken = " " }, "access_token", "is empty: set it to a system user's access token with ads_management"},
+		"missing ad account":       {func(c *facebook.Config) { c.AdAccountID = "" }, "ad_account_id", "is empty"},
+		"ad account with letters":  {func(c *facebook.Config) { c.AdAccountID = "act_12ab" }, "ad_account_id", `"act_12ab" is not an ad account id: write act_ followed by the account's digits, e.g. act_1234567`},
+		"ad account as a URL":      {func(c *facebook.Config) { c.AdAccountID = "https://business.facebook.com/act_1" }, "ad_account_id", "is not an ad account id"},
+		"batch_size over 10,000":   {func(c *facebook.Config) { c.BatchSize = 20000 }, "batch_size", "between 1 and 10000"},
+		"max_in_flight over 16":    {func(c *facebook.Config) { c.MaxInFlight = 64 }, "max_in_flight", "between 1 and 16"},
+		"rate above the score's":   {func(c *facebook.Config) { c.RateLimit = saas.RateLimit{Requests: 100, Per: 5 * time.Second} }, "rate_limit.requests", "more than Meta's Marketing API (standard tier) allows (3000 per 5m0s)"},
 		"base_url without scheme":  {func(c *facebook.Config) { c.BaseURL = "graph.facebook.com" }, "base_url", "must start with https://"},
 		"base_url with a fragment": {func(c *facebook.Config) { c.BaseURL = "https://graph.facebook.com/v21.0#x" }, "base_url", "must not have a query or a fragment"},
 	}

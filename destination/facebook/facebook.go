@@ -4,8 +4,8 @@
 // in whole by a usersreplace session on a mirror sync's full resync. Identifiers
 // are normalised and SHA-256 hashed as Meta documents (normalize.go); requests go
 // through the shared SaaS writer (connector/saas), paced by the ad account's
-// documented score and by Meta's usage headers. The contract is documented in
-// docs/destinations/facebook.md.
+// score and business-use-case budget as Meta's usage headers report them. The
+// contract is documented in docs/destinations/facebook.md.
 package facebook
 
 import (
@@ -79,20 +79,16 @@ type Config struct {
 	AccessToken string `yaml:"access_token" required:"true" secret:"true" doc:"A system user's access token with the ads_management permission, e.g. ${env:META_TOKEN}."`
 	AdAccountID string `yaml:"ad_account_id" required:"true" doc:"The ad account that owns the audiences, act_ followed by its digits (e.g. act_1234567); its score and budget pace the requests."`
 	AppSecret   string `yaml:"app_secret" secret:"true" doc:"The app's secret: when set, every request carries appsecret_proof (needed when the app requires it)."`
-	AccessTier  string `yaml:"access_tier" doc:"The app's Marketing API access tier, standard or development; it sets the documented limits. When unset it is read from Meta's usage headers, assuming standard until then."`
 	BaseURL     string `yaml:"base_url" doc:"The Graph API address with its version; change it only for a proxy or a simulator."`
 	saas.Tuning `yaml:",inline"`
 }
 
-// api is what Meta allows for the configured tier: the bounds Tuning is checked against.
-func (c *Config) api() saas.API {
-	tier, name := c.AccessTier, "Meta's Marketing API ("+c.AccessTier+" tier)"
-	if tier == "" {
-		tier, name = TierStandard, "Meta's Marketing API"
-	}
+// api is what Meta allows at an access tier's documented score: the bounds
+// Tuning is checked against (at the standard tier's).
+func api(tier string) saas.API {
 	limits, _ := TierLimits(tier)
 	return saas.API{
-		Name: name, BatchRecords: maxRows, InFlight: maxInFlight, Limits: limits,
+		Name: "Meta's Marketing API (" + tier + " tier)", BatchRecords: maxRows, InFlight: maxInFlight, Limits: limits,
 		DefaultInFlight: defaultInFlight, DefaultAttempts: defaultAttempts, DefaultTimeout: defaultTimeout,
 	}
 }
@@ -123,17 +119,11 @@ func (c *Config) Validate() error {
 	case !adAccountRE.MatchString(id):
 		bad("ad_account_id", "%q is not an ad account id: write act_ followed by the account's digits, e.g. act_1234567 (Business Settings → Accounts → Ad accounts)", c.AdAccountID)
 	}
-	tierOK := c.AccessTier == "" || c.AccessTier == TierStandard || c.AccessTier == TierDevelopment
-	if !tierOK {
-		bad("access_tier", "unknown tier %q: use standard or development, or remove the key to read it from Meta's usage headers", c.AccessTier)
-	}
 	if _, err := saas.BaseURL(c.BaseURL, DefaultBaseURL); err != nil {
 		bad("base_url", "%s", err)
 	}
-	if tierOK {
-		if err := c.Tuning.Validate(c.api()); err != nil {
-			errs = append(errs, err)
-		}
+	if err := c.Tuning.Validate(api(TierStandard)); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -145,7 +135,7 @@ func (c *Config) adAccount() string {
 
 // SyncConfig is what a sync writing to an audience adds to its keys.
 type SyncConfig struct {
-	AudienceID string `yaml:"audience_id" required:"true" doc:"The customer file custom audience to keep, by its numeric id (Audiences in Ads Manager); quote it: ids are longer than YAML integers."`
+	AudienceID string `yaml:"audience_id" required:"true" doc:"The customer file custom audience to keep: its numeric id (Ads Manager › Audiences), e.g. \"23851234567890123\"."`
 	// Identifiers maps schema keys to model columns.
 	Identifiers map[string]string `yaml:"identifiers" required:"true" doc:"Meta's schema keys and the model columns holding them, e.g. {EMAIL: email, PHONE: phone, FN: first_name, LN: last_name, COUNTRY: country}. Keys: EXTERN_ID, EMAIL, PHONE, GEN, DOBY, DOBM, DOBD, LN, FN, FI, CT, ST, ZIP, MADID, COUNTRY, and LOOKALIKE_VALUE for value-based audiences."`
 }
@@ -358,7 +348,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 	default:
 		return nil, connector.Permanent(fmt.Errorf("facebook: sync %s: unknown mode %q", p.Sync.Name, p.Sync.Mode))
 	}
-	limits, err := cfg.Tuning.Resolve(cfg.api())
+	limits, err := cfg.Tuning.Resolve(api(TierStandard))
 	if err != nil {
 		return nil, connector.Permanent(fmt.Errorf("facebook: %w", err))
 	}
@@ -384,9 +374,9 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 	}
 	// The score and the business-use-case budget are the ad account's, shared by
 	// every app and token writing to it: the account keys the budget and the
-	// score's pacing. The budget bounds concurrency, waits out throttling and
-	// applies the user's rate_limit; the score is measured from Meta's usage
-	// headers and paced by (see score).
+	// pacer. The budget bounds concurrency, waits out throttling and applies the
+	// user's rate_limit; the pacer measures the account's limits from Meta's
+	// usage headers and paces by them (see pacer).
 	key := "facebook|" + cfg.BaseURL + "|" + d.account
 	seed := connector.RateLimits{}
 	if cfg.RateLimit != (saas.RateLimit{}) {
@@ -412,7 +402,7 @@ func (d *Destination) Capabilities() connector.Capabilities {
 	c := d.limits.Capabilities()
 	rate, measured := d.usage.pacer.limits()
 	if !measured {
-		rate = d.usage.documented(d.cfg.AccessTier)
+		rate = d.usage.documented()
 	}
 	if user := d.client.Budget.Limits(); user.Requests > 0 && (rate.Requests == 0 ||
 		float64(user.Requests)/user.Window.Seconds() < float64(rate.Requests)/rate.Window.Seconds()) {

@@ -2,8 +2,11 @@ package facebook
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/record"
 )
 
 // Worked examples of Meta's normalisation rules, each with the value Meta matches
@@ -22,6 +25,8 @@ func TestNormalize(t *testing.T) {
 		ca             = "6959097001d10501ac7d54c0bdb8db61420f658f2922cc26e46d536119a31126"
 		zip94025       = "b9a9cf3cd3723a2e91b7c23ecf68456e872b6e5d86e5cab7f3d45a7302da32c7"
 		us             = "79adb2a2fce5c6ba215fe5f27f532d4e7edbac4b6a5e09e1ef3a08084a904621"
+		se             = "ad9a67fefa847de87753df6794a0ae466431e76ad1fb4db58fbbe836d1dde0e7"
+		de             = "959a45d44e6fcf58361ed004681556fe50129f2109e817dec098c00c9e5d2578"
 	)
 	for _, tc := range []struct{ key, raw, want string }{
 		{"EMAIL", "  John_Smith@Gmail.com ", johnSmithEmail},
@@ -42,6 +47,8 @@ func TestNormalize(t *testing.T) {
 		{"ZIP", "94025-1234", zip94025},
 		{"COUNTRY", "US", us},
 		{"COUNTRY", "United States", us},
+		{"COUNTRY", "Sweden", se},
+		{"COUNTRY", "Deutschland", de},
 		{"MADID", "6D92078A-8246-4BA4-AE5B-76104861E7DC", "6d92078a-8246-4ba4-ae5b-76104861e7dc"}, // not hashed
 		{"EXTERN_ID", "Cust-42", "Cust-42"}, // as is, not hashed
 		{"EMAIL", "", ""},                   // unknown cell
@@ -64,4 +71,48 @@ func TestNormalizeRefusesWhatCannotMatch(t *testing.T) {
 		_, err := Normalize(tc.key, tc.raw)
 		require.ErrorContains(t, err, tc.msg, "%s %q", tc.key, tc.raw)
 	}
+}
+
+// Warehouse values become the text the rules apply to: numbers as written, a
+// date's year, month or day for the birth-date keys.
+func TestIdentifierText(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		v    record.Value
+		want string
+	}{
+		{"PHONE", int64(16505551212), "16505551212"},
+		{"PHONE", float64(16505551212), "16505551212"},
+		{"EXTERN_ID", record.NewDecimalInt64(4200, 2), "42.00"},
+		{"DOBY", record.Date{Year: 1987, Month: 2, Day: 7}, "1987"},
+		{"DOBM", record.Date{Year: 1987, Month: 2, Day: 7}, "02"},
+		{"DOBD", time.Date(1987, 2, 7, 23, 0, 0, 0, time.UTC), "07"},
+		{"EMAIL", nil, ""},
+	} {
+		got, err := identifierText(tc.key, tc.v)
+		require.NoError(t, err, "%s %v", tc.key, tc.v)
+		require.Equal(t, tc.want, got, "%s %v", tc.key, tc.v)
+	}
+	_, err := identifierText("EMAIL", true)
+	require.ErrorContains(t, err, "is a bool value, which cannot be an identifier")
+	_, err = identifierText("FN", record.Date{Year: 1987, Month: 2, Day: 7})
+	require.ErrorContains(t, err, "is a date (1987-02-07), which is not a first name")
+}
+
+// LOOKALIKE_VALUE is a number of at least 0, sent as a number, not hashed.
+func TestCustomerValue(t *testing.T) {
+	for _, tc := range []struct {
+		v    record.Value
+		want string
+	}{
+		{int64(5230), "5230"}, {5230.5, "5230.5"}, {record.NewDecimalInt64(523050, 2), "5230.50"}, {" 12.5 ", "12.5"}, {nil, ""},
+	} {
+		got, err := customerValue(tc.v)
+		require.NoError(t, err, "%v", tc.v)
+		require.Equal(t, tc.want, got, "%v", tc.v)
+	}
+	_, err := customerValue(int64(-1))
+	require.ErrorContains(t, err, "-1 is negative")
+	_, err = customerValue("a lot")
+	require.ErrorContains(t, err, `"a lot" is not a number`)
 }

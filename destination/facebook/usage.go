@@ -22,10 +22,9 @@ const (
 )
 
 // usage reads Meta's usage headers and paces an ad account's requests by them:
-// the ad account's score by the score's pacing (see score), the hourly
-// business-use-case and app budgets (call_count percentages of budgets that
-// never bind at Meta's documented sizes) by spacing requests out as they near
-// 100%. Throttling answers pause the whole budget for the time Meta says
+// the ad account's score and its custom_audience business-use-case budget by
+// measure (see pacer), the app's hourly budget by spacing requests out as it
+// nears 100%. Throttling answers pause the whole budget for the time Meta says
 // (estimated_time_to_regain_access, in minutes; reset_time_duration while the
 // score blocks) or, without one, back off.
 type usage struct {
@@ -35,8 +34,9 @@ type usage struct {
 	now     func() time.Time
 	pacer   *pacer // the ad account's, shared by every sync writing to it
 
-	mu   sync.Mutex
-	tier string // as the headers name it, once seen
+	mu     sync.Mutex
+	tier   string // as the headers name it, once seen
+	logged bool   // the measured limits were logged
 
 	// Spacing between requests while an hourly budget is nearly spent.
 	spacing time.Duration
@@ -70,12 +70,20 @@ func (b bucUsage) peak() float64 { return max(b.CallCount, b.CPUTime, b.TotalTim
 
 // figures are what one answer's headers say.
 type figures struct {
-	account   adAccountUsage
-	buc       []bucUsage // the entries for the ad account (or every entry when none is keyed by it)
-	app       *bucUsage
-	regain    time.Duration // the longest wait any header asks for
-	tier      string
-	nearLimit float64 // the highest hourly-budget percentage
+	account adAccountUsage
+	buc     []bucUsage // the entries for the ad account (or every entry when none is keyed by it)
+	app     *bucUsage
+	regain  time.Duration // the longest wait any header asks for
+	tier    string
+}
+
+// bucPeak is the highest of the business-use-case figures.
+func (f figures) bucPeak() float64 {
+	peak := 0.0
+	for _, e := range f.buc {
+		peak = max(peak, e.peak())
+	}
+	return peak
 }
 
 // readFigures parses the usage headers; headers that are absent or unreadable
@@ -106,7 +114,6 @@ func readFigures(h http.Header, account string) figures {
 				if e.Tier != "" && f.tier == "" {
 					f.tier = e.Tier
 				}
-				f.nearLimit = max(f.nearLimit, e.peak())
 				if e.RegainMins > 0 {
 					f.regain = max(f.regain, time.Duration(e.RegainMins*float64(time.Minute)))
 				}
@@ -117,7 +124,6 @@ func readFigures(h http.Header, account string) figures {
 		var app bucUsage
 		if json.Unmarshal([]byte(v), &app) == nil {
 			f.app = &app
-			f.nearLimit = max(f.nearLimit, app.peak())
 		}
 	}
 	return f
@@ -127,11 +133,11 @@ func readFigures(h http.Header, account string) figures {
 // leaves the process.
 const seqHeader = "X-Sluice-Write-Seq"
 
-// seqKey is the context key of a write's number (see score.book).
+// seqKey is the context key of a write's number (see pacer.book).
 type seqKey struct{}
 
 // observe is the client's Observe: what an answer's headers say goes to the
-// budget (the time a throttling asks to wait) and to the score's pacing.
+// budget (the time a throttling asks to wait) and to the pacer.
 func (u *usage) observe(h http.Header, f *saas.Feedback) {
 	seq, _ := strconv.ParseInt(h.Get(seqHeader), 10, 64)
 	h.Del(seqHeader)
@@ -139,25 +145,40 @@ func (u *usage) observe(h http.Header, f *saas.Feedback) {
 	if fig.regain > 0 {
 		f.Retry = max(f.Retry, fig.regain)
 	}
-	u.mu.Lock()
-	if fig.tier != "" {
-		u.tier = fig.tier
-	}
-	u.space(fig.nearLimit)
-	u.mu.Unlock()
 	if fig.account.parsed && fig.account.Pct != nil {
 		u.pacer.observe(meterScore, seq, *fig.account.Pct, fig.account.Reset)
 	}
 	if len(fig.buc) > 0 {
-		peak := 0.0
-		for _, e := range fig.buc {
-			peak = max(peak, e.peak())
+		u.pacer.observe(meterBUC, seq, fig.bucPeak(), 0)
+	}
+	// What the pacer does not measure (the app's budget; the business use
+	// case's while one write's share of it is too small to see) is spaced out
+	// near its limit.
+	near := 0.0
+	if fig.app != nil {
+		near = fig.app.peak()
+	}
+	if !u.pacer.measures(meterBUC) {
+		near = max(near, fig.bucPeak())
+	}
+	u.mu.Lock()
+	if fig.tier != "" {
+		u.tier = fig.tier
+	}
+	u.space(near)
+	logNow := !u.logged && seq > 0
+	u.mu.Unlock()
+	if logNow {
+		if l, ok := u.pacer.limits(); ok {
+			u.mu.Lock()
+			u.logged = true
+			u.mu.Unlock()
+			u.log.Info("measured the ad account's limits from Meta's usage headers", "writes", l.Requests, "window", l.Window)
 		}
-		u.pacer.observe(meterBUC, seq, peak, 0)
 	}
 }
 
-// transport tells the score when a write leaves, and hands its number to
+// transport tells the pacer when a write leaves, and hands its number to
 // observe with its answer.
 type transport struct {
 	base  http.RoundTripper
@@ -182,8 +203,8 @@ func (t transport) CloseIdleConnections() {
 	}
 }
 
-// space spaces requests out while an hourly budget (business use case, app) is
-// above 95%, doubling the spacing while it stays there, and stops below 90%.
+// space spaces requests out while an hourly budget the pacer does not measure
+// is above 95%, doubling the spacing while it stays there, and stops below 90%.
 func (u *usage) space(peak float64) {
 	switch {
 	case peak >= 95:
@@ -194,7 +215,8 @@ func (u *usage) space(peak float64) {
 }
 
 // pace waits until a write may go: the spacing in force, then room in the
-// score's window. The context it returns carries the write's number.
+// limits' windows (see pacer). The context it returns carries the write's
+// number.
 func (u *usage) pace(ctx context.Context) (context.Context, error) {
 	u.mu.Lock()
 	var wait time.Duration
@@ -224,32 +246,17 @@ func (u *usage) pace(ctx context.Context) (context.Context, error) {
 	return context.WithValue(ctx, seqKey{}, seq), nil
 }
 
-// tierName is the tier the headers named ("" until one did), as access_tier spells it.
-func (u *usage) tierName() string {
+// documented are the limits Meta documents for the app's access tier (as the
+// usage headers name it; standard until they do) lowered by the user's
+// rate_limit: what a run's efficiency is reported against until the score is
+// measured.
+func (u *usage) documented() connector.RateLimits {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	switch {
-	case strings.HasPrefix(u.tier, "development"):
-		return TierDevelopment
-	case strings.HasPrefix(u.tier, "standard"):
-		return TierStandard
+	tier := TierStandard
+	if strings.HasPrefix(u.tier, "development") {
+		tier = TierDevelopment
 	}
-	return ""
-}
-
-// documented are the limits Meta documents for the tier (configured, else
-// learned, else standard) lowered by the user's rate_limit: what a run's
-// efficiency is reported against until the score is measured.
-func (u *usage) documented(configured string) connector.RateLimits {
-	tier := configured
-	if tier == "" {
-		tier = u.tierName()
-	}
-	if tier == "" {
-		tier = TierStandard
-	}
-	api := saas.API{Name: "Meta's Marketing API", BatchRecords: maxRows, InFlight: maxInFlight}
-	api.Limits, _ = TierLimits(tier)
-	l, _ := u.tuning.Resolve(api)
+	u.mu.Unlock()
+	l, _ := u.tuning.Resolve(api(tier))
 	return l.Rate
 }

@@ -34,6 +34,7 @@ type pacer struct {
 	wake     chan struct{} // closed and replaced when something changes
 	writes   int64         // writes booked, numbering them
 	inFlight int           // booked writes without their answer yet
+	latency  time.Duration // a moving average of writes' time to an answer
 	booked   []booking     // this sync's writes, oldest first
 	meters   [2]*meter     // the score, the business-use-case budget
 
@@ -56,6 +57,13 @@ type booking struct {
 	at  time.Time
 }
 
+// estimate is what figures show beyond this sync's bookings (negative when
+// some were not counted yet), and when they came.
+type estimate struct {
+	pct float64
+	at  time.Time
+}
+
 // meter is one limit's figures and what was measured of them.
 type meter struct {
 	window time.Duration // from the headers (the score) or Meta's documentation
@@ -66,9 +74,8 @@ type meter struct {
 	seen   []float64     // the distinct figures of the first window, sorted
 	// firstSeen is the first write each whole figure was seen with.
 	firstSeen map[float64]int64
-	foreign   float64 // percent others use, as of the last figures
 	// foreigns are the last estimates of others' use.
-	foreigns []float64
+	foreigns []estimate
 	lastSeq  int64 // the write whose figures are the latest
 
 	// The first figures, from which this sync's share is measured.
@@ -103,9 +110,10 @@ func sharedPacer(key string) *pacer {
 }
 
 // margin is how much longer than Meta's window a write is counted: Meta counts
-// it from its arrival, a little after it left.
-func (m *meter) margin() time.Duration {
-	return min(time.Second, max(50*time.Millisecond, m.window/40))
+// it from its arrival, after its body is uploaded, which takes part of the
+// time to an answer.
+func (p *pacer) margin(m *meter) time.Duration {
+	return min(m.window/10, max(50*time.Millisecond, m.window/40)+p.latency/2)
 }
 
 func (p *pacer) broadcast() {
@@ -146,6 +154,13 @@ func (p *pacer) book(ctx context.Context) (int64, error) {
 	}
 }
 
+// measures reports whether a meter knows one write's share of its limit.
+func (p *pacer) measures(which int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.meters[which].q > 0
+}
+
 // measured reports whether a write's share of the score is known.
 func (p *pacer) measured() bool { return p.meters[meterScore].q > 0 }
 
@@ -169,6 +184,16 @@ func (p *pacer) done(seq int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inFlight--
+	for _, b := range p.booked {
+		if b.seq == seq {
+			if d := p.now().Sub(b.at); p.latency == 0 {
+				p.latency = d
+			} else {
+				p.latency = (7*p.latency + d) / 8
+			}
+			break
+		}
+	}
 	if seq == p.probe {
 		p.probe = 0
 		if !p.measured() {
@@ -184,7 +209,7 @@ func (p *pacer) expire(now time.Time) {
 	var keep time.Duration
 	for _, m := range p.meters {
 		if m.q > 0 || m == p.meters[meterScore] {
-			keep = max(keep, m.window+m.margin())
+			keep = max(keep, m.window+p.margin(m))
 		}
 	}
 	cut := now.Add(-keep)
@@ -199,7 +224,7 @@ func (p *pacer) expire(now time.Time) {
 
 // counted is how many of this sync's bookings a meter's window holds now.
 func (p *pacer) counted(m *meter, now time.Time) int {
-	cut := now.Add(-(m.window + m.margin()))
+	cut := now.Add(-(m.window + p.margin(m)))
 	n := 0
 	for _, b := range p.booked {
 		if b.at.After(cut) {
@@ -220,23 +245,25 @@ func (p *pacer) waitFor(now time.Time) time.Duration {
 			continue
 		}
 		n := p.counted(m, now)
-		used := m.foreign + m.q*float64(n)
+		foreign := m.others(now)
+		used := foreign + m.q*float64(n)
 		if used+m.q <= m.limit()+1e-9 {
 			continue
 		}
 		switch {
 		case n > 0:
 			// The oldest of this sync's writes in the window leaves it then.
-			cut := now.Add(-(m.window + m.margin()))
+			cut := now.Add(-(m.window + p.margin(m)))
 			for _, b := range p.booked {
 				if b.at.After(cut) {
-					wait = max(wait, b.at.Add(m.window+m.margin()).Sub(now))
+					wait = max(wait, b.at.Add(m.window+p.margin(m)).Sub(now))
 					break
 				}
 			}
 		default:
-			// Others fill the window: look again when their use may have left it.
-			wait = max(wait, min(5*time.Second, m.window/10))
+			// Others fill the window: look again when their use has left it.
+			newest := m.foreigns[len(m.foreigns)-1].at
+			wait = max(wait, newest.Add(m.window).Sub(now))
 		}
 	}
 	return wait
@@ -301,18 +328,42 @@ func (p *pacer) observe(which int, seq int64, pct, reset float64) {
 	// its window then.
 	own := 0
 	for _, b := range p.booked {
-		if b.seq <= seq && at.Sub(b.at) < m.window {
+		if b.seq <= seq && at.Sub(b.at) < m.window+p.margin(m) {
 			own++
 		}
 	}
-	// Figures of writes that overtook others, or were overtaken, count a write
-	// more or less than this sync booked: the most of the last few is others'
-	// use (a write too many is a block; a write too few, a little slower).
-	m.foreigns = append(m.foreigns, max(0, pct-m.q*float64(own)))
-	if len(m.foreigns) > 5 {
+	m.foreigns = append(m.foreigns, estimate{pct - m.q*float64(own), now})
+	if len(m.foreigns) > 7 {
 		m.foreigns = m.foreigns[1:]
 	}
-	m.foreign = slices.Max(m.foreigns)
+}
+
+// others is what others use of a meter's window now, from the last figures.
+// A write that arrived before or after others it left with makes its figures
+// count whole writes more or fewer of this sync's than it booked; others' use
+// is what they show beyond this sync's bookings, the part below one write's
+// share exactly (this sync's writes come in whole shares), the whole shares
+// as the median of the last few figures say. Figures older than the window
+// saw use that has left it since.
+func (m *meter) others(now time.Time) float64 {
+	if len(m.foreigns) == 0 || m.q <= 0 {
+		return 0
+	}
+	newest := m.foreigns[len(m.foreigns)-1]
+	if now.Sub(newest.at) >= m.window {
+		return 0
+	}
+	part := math.Mod(newest.pct, m.q)
+	if part < 0 {
+		part += m.q
+	}
+	var whole []float64
+	for _, e := range m.foreigns {
+		if newest.at.Sub(e.at) <= m.window/10 {
+			whole = append(whole, math.Round((e.pct-part)/m.q))
+		}
+	}
+	return part + m.q*max(0, median(whole))
 }
 
 // measure takes in a measure of one write's share, from figures of the first
