@@ -3,10 +3,7 @@ package facebook_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,66 +13,27 @@ import (
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
-	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from what the destination sends")
 
 // goldenHeaders are the request headers the golden files pin.
 var goldenHeaders = []string{"Authorization", "Content-Type", "User-Agent"}
 
-// renderRequests writes requests as the simulator received them: the request
-// line, the pinned headers (credentials redacted) and the body, whose form
-// fields are shown decoded, one per line, in the order they were sent.
-func renderRequests(t *testing.T, reqs []simkit.Request) []byte {
+// formBody shows a form-encoded body's fields decoded, one per line, in the order
+// they were sent, checking that the body is exactly what url.Values encodes.
+func formBody(t testing.TB, body []byte) []byte {
 	var b bytes.Buffer
-	for i, r := range reqs {
-		if i > 0 {
-			b.WriteString("\n")
+	for _, field := range strings.Split(string(body), "&") {
+		if field == "" {
+			continue
 		}
-		b.WriteString(r.Method + " " + r.Path)
-		if r.RawQuery != "" {
-			b.WriteString("?" + r.RawQuery)
-		}
-		b.WriteString("\n")
-		for _, h := range goldenHeaders {
-			v := r.Header.Get(h)
-			if v == "" {
-				continue
-			}
-			if h == "Authorization" {
-				scheme, _, _ := strings.Cut(v, " ")
-				v = scheme + " [redacted]"
-			}
-			b.WriteString(h + ": " + v + "\n")
-		}
-		b.WriteString("\n")
-		for _, field := range strings.Split(string(r.Body), "&") {
-			if field == "" {
-				continue
-			}
-			name, value, _ := strings.Cut(field, "=")
-			decoded, err := url.QueryUnescape(value)
-			require.NoError(t, err)
-			// The body is exactly what url.Values encodes, field by field.
-			require.Equal(t, url.Values{name: {decoded}}.Encode(), field)
-			b.WriteString(name + "=" + decoded + "\n")
-		}
+		name, value, _ := strings.Cut(field, "=")
+		decoded, err := url.QueryUnescape(value)
+		require.NoError(t, err)
+		require.Equal(t, url.Values{name: {decoded}}.Encode(), field)
+		b.WriteString(name + "=" + decoded + "\n")
 	}
 	return b.Bytes()
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./destination/facebook -run Golden -update to create it")
-	require.Equal(t, string(want), string(got), "the requests changed: if that is intended, run go test ./destination/facebook -run Golden -update")
 }
 
 // goldenPeople are rows with every kind of cell: unicode names, empty cells, a
@@ -99,7 +57,7 @@ func TestGoldenAdd(t *testing.T) {
 	// With app_secret every request carries appsecret_proof.
 	d = tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), func(c *facebook.Config) { c.AppSecret = "app-secret-0123" })
 	require.NoError(t, first(write(d, changes[:1])))
-	checkGolden(t, "add.golden", renderRequests(t, tb.sim.Log().Requests()))
+	simtest.Golden(t, "add.golden", simtest.Render(t, tb.sim.Log().Requests(), goldenHeaders, formBody))
 }
 
 func TestGoldenRemove(t *testing.T) {
@@ -117,7 +75,7 @@ func TestGoldenRemove(t *testing.T) {
 	moved.email = "john@smith.example"
 	require.NoError(t, first(write(d, []record.Change{goldenPeople[0].changeTo(moved), goldenPeople[2].remove()})))
 	tb.requireMembers(t, moved, goldenPeople[1])
-	checkGolden(t, "remove.golden", renderRequests(t, tb.sim.Log().Requests()))
+	simtest.Golden(t, "remove.golden", simtest.Render(t, tb.sim.Log().Requests(), goldenHeaders, formBody))
 }
 
 func TestGoldenReplaceSession(t *testing.T) {
@@ -138,5 +96,5 @@ func TestGoldenReplaceSession(t *testing.T) {
 	})))
 	require.NoError(t, d.FinishRun(ctx, connector.RunResult{Complete: true, Succeeded: 4}))
 	tb.requireMembers(t, goldenPeople...)
-	checkGolden(t, "replace.golden", renderRequests(t, tb.sim.Log().Requests()))
+	simtest.Golden(t, "replace.golden", simtest.Render(t, tb.sim.Log().Requests(), goldenHeaders, formBody))
 }

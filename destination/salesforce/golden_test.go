@@ -1,15 +1,9 @@
 package salesforce_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"math/big"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,67 +14,17 @@ import (
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata from the requests sent")
-
 // goldenHeaders are the request headers a golden file pins.
-var goldenHeaders = []string{"Accept", "Authorization", "Content-Encoding", "Content-Type", "User-Agent"}
-
-// renderRequests writes requests as a golden file shows them: the request line,
-// the pinned headers (the token redacted), and the body (JSON indented, CSV as
-// it is).
-func renderRequests(t *testing.T, reqs []simkit.Request) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	for i, r := range reqs {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		line := r.Method + " " + r.Path
-		if r.RawQuery != "" {
-			line += "?" + r.RawQuery
-		}
-		b.WriteString(line + "\n")
-		for _, h := range goldenHeaders {
-			for _, v := range r.Header.Values(h) {
-				if h == "Authorization" {
-					scheme, _, _ := strings.Cut(v, " ")
-					v = scheme + " [REDACTED]"
-				}
-				b.WriteString(h + ": " + v + "\n")
-			}
-		}
-		if len(r.Body) > 0 {
-			b.WriteString("\n")
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
-				b.Write(r.Body)
-			} else {
-				var pretty bytes.Buffer
-				require.NoError(t, json.Indent(&pretty, r.Body, "", "  "), "the body is not JSON: %s", r.Body)
-				b.Write(pretty.Bytes())
-				b.WriteString("\n")
-			}
-		}
-		b.WriteString("-> HTTP " + strconv.Itoa(r.Status) + "\n")
-	}
-	return b.Bytes()
-}
-
 // golden compares what the simulator received with testdata/name.golden.
 func golden(t *testing.T, name string, reqs []simkit.Request) {
 	t.Helper()
-	got := renderRequests(t, reqs)
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "%s is missing: run go test ./destination/salesforce -run TestGolden -update", path)
-	require.Equal(t, string(want), string(got), "the requests differ from %s (regenerate with -update if the change is meant)", path)
+	simtest.Golden(t, name+".golden", simtest.Render(t, reqs, goldenHeaders, nil))
 }
+
+var goldenHeaders = []string{"Accept", "Authorization", "Content-Encoding", "Content-Type", "User-Agent"}
 
 // typedFields are a sync writing a value of every kind to Account, to pin how
 // each becomes a field value.

@@ -1,12 +1,7 @@
 package slack_test
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,57 +9,11 @@ import (
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/record"
-	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from what the destination sends")
 
 // goldenHeaders are the request headers the golden files pin.
 var goldenHeaders = []string{"Authorization", "Content-Type", "User-Agent"}
-
-// renderRequests writes requests as the simulator received them: the request
-// line, the pinned headers (credentials redacted) and the body.
-func renderRequests(reqs []simkit.Request) []byte {
-	var b bytes.Buffer
-	for i, r := range reqs {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		b.WriteString(r.Method + " " + r.Path)
-		if r.RawQuery != "" {
-			b.WriteString("?" + r.RawQuery)
-		}
-		b.WriteString("\n")
-		for _, h := range goldenHeaders {
-			v := r.Header.Get(h)
-			if v == "" {
-				continue
-			}
-			if h == "Authorization" {
-				scheme, _, _ := strings.Cut(v, " ")
-				v = scheme + " [redacted]"
-			}
-			b.WriteString(h + ": " + v + "\n")
-		}
-		b.WriteString("\n")
-		b.Write(r.Body)
-		b.WriteString("\n")
-	}
-	return b.Bytes()
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, got, 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./destination/slack -run Golden -update to create it")
-	require.Equal(t, string(want), string(got), "the requests changed: if that is intended, run go test ./destination/slack -run Golden -update")
-}
 
 // A mirror sync with a bot token: the check, then one chat.postMessage per
 // change, its text rendered from the change type's template.
@@ -89,7 +38,7 @@ func TestGoldenBot(t *testing.T) {
 		err, _ := write(d, c)
 		require.NoError(t, err)
 	}
-	checkGolden(t, "bot.golden", renderRequests(tb.sim.Log().Requests()))
+	simtest.Golden(t, "bot.golden", simtest.Render(t, tb.sim.Log().Requests(), goldenHeaders, nil))
 }
 
 // An insert sync through an incoming webhook: no check, one POST of {"text"} per row.
@@ -105,5 +54,5 @@ func TestGoldenWebhook(t *testing.T) {
 		err, _ := write(d, c)
 		require.NoError(t, err)
 	}
-	checkGolden(t, "webhook.golden", renderRequests(tb.sim.Log().Requests()))
+	simtest.Golden(t, "webhook.golden", simtest.Render(t, tb.sim.Log().Requests(), goldenHeaders, nil))
 }
