@@ -56,7 +56,6 @@ type Budget struct {
 	lastDecrease  time.Time
 	minOnLatency  float64 // latency alone never takes the limit below this
 	floorAt       time.Time
-	totalThrottle int
 }
 
 // NewBudget returns a budget for limits with at most maxInFlight requests at once.
@@ -337,7 +336,6 @@ func (t *Ticket) Done(f Feedback) (retry time.Duration) {
 		}
 	}
 	if f.Throttled {
-		b.totalThrottle++
 		if now.Before(b.pausedUntil) && f.Retry <= 0 {
 			// Requests sent before the pause answer 429 together: they wait out the
 			// pause already in force, without growing it or halving again.
