@@ -48,14 +48,14 @@ type Budget struct {
 	throttles   int       // 429s in a row, for the backoff without Retry-After
 
 	// Adaptive concurrency: additive increase, multiplicative decrease.
-	maxInFlight   int
-	limit         float64
-	inFlight      int
-	latencyFloor  time.Duration // the lowest recent latency of a request
-	latencyAvg    time.Duration // moving average
-	lastDecrease  time.Time
-	minOnLatency  float64 // latency alone never takes the limit below this
-	floorAt       time.Time
+	maxInFlight  int
+	limit        float64
+	inFlight     int
+	latencyFloor time.Duration // the lowest recent latency of a request
+	latencyAvg   time.Duration // moving average
+	lastDecrease time.Time
+	minOnLatency float64 // latency alone never takes the limit below this
+	floorAt      time.Time
 }
 
 // NewBudget returns a budget for limits with at most maxInFlight requests at once.
