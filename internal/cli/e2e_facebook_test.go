@@ -66,14 +66,7 @@ func newFacebookProject(t *testing.T, tmpl, mode, setup string, opts fbsim.Optio
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	t.Setenv("META_TOKEN", fbToken)
-	dir := t.TempDir()
-	p.project = &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
-	yaml := strings.NewReplacer("{{URL}}", srv.URL, "{{MODE}}", mode).Replace(tmpl)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
-	if setup == "" {
-		setup = "select 1"
-	}
-	p.sql(setup)
+	p.project = projectAt(t, tmpl, setup, "{{URL}}", srv.URL, "{{MODE}}", mode)
 	return p
 }
 

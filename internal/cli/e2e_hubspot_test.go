@@ -56,14 +56,7 @@ func newHubSpotProject(t *testing.T, tmpl, mode, setup string, opts hssim.Option
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	t.Setenv("HUBSPOT_TOKEN", hsToken)
-	dir := t.TempDir()
-	p.project = &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
-	yaml := strings.NewReplacer("{{URL}}", srv.URL, "{{MODE}}", mode).Replace(tmpl)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
-	if setup == "" {
-		setup = "select 1"
-	}
-	p.sql(setup)
+	p.project = projectAt(t, tmpl, setup, "{{URL}}", srv.URL, "{{MODE}}", mode)
 	return p
 }
 

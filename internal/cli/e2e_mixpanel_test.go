@@ -45,14 +45,7 @@ func newMixpanelProject(t *testing.T, tmpl, setup string, opts mpsim.Options) *m
 	t.Cleanup(srv.Close)
 	t.Setenv("MIXPANEL_SECRET", mpSecret)
 	t.Setenv("MIXPANEL_TOKEN", mpToken)
-	dir := t.TempDir()
-	p := &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
-	yaml := strings.ReplaceAll(tmpl, "{{URL}}", srv.URL)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
-	if setup == "" {
-		setup = "select 1"
-	}
-	p.sql(setup)
+	p := projectAt(t, tmpl, setup, "{{URL}}", srv.URL)
 	return &mixpanelProject{project: p, sim: s, url: srv.URL}
 }
 

@@ -68,14 +68,7 @@ func newSalesforceProject(t *testing.T, tmpl, mode, api, setup string, opts sfsi
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	t.Setenv("SF_TOKEN", sfToken)
-	dir := t.TempDir()
-	p.project = &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
-	yaml := strings.NewReplacer("{{URL}}", srv.URL, "{{MODE}}", mode, "{{API}}", api).Replace(tmpl)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
-	if setup == "" {
-		setup = "select 1"
-	}
-	p.sql(setup)
+	p.project = projectAt(t, tmpl, setup, "{{URL}}", srv.URL, "{{MODE}}", mode, "{{API}}", api)
 	return p
 }
 

@@ -52,11 +52,7 @@ func newSlackProject(t *testing.T, tmpl, setup string, opts slacksim.Options) *s
 	t.Cleanup(srv.Close)
 	t.Setenv("SLACK_BOT_TOKEN", slackToken)
 	t.Setenv("SLACK_WEBHOOK", srv.URL+slackWebhookPath)
-	dir := t.TempDir()
-	p := &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
-	yaml := strings.ReplaceAll(tmpl, "{{URL}}", srv.URL)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
-	p.sql(setup)
+	p := projectAt(t, tmpl, setup, "{{URL}}", srv.URL)
 	return &slackProject{project: p, sim: s, url: srv.URL}
 }
 

@@ -68,6 +68,21 @@ func (p *project) sql(q string) {
 	require.NoError(p.t, err, q)
 }
 
+// projectAt writes a project in a fresh directory from tmpl, with the pairs of
+// replace ({{URL}}, url, …) replaced, and builds its warehouse with setup.
+func projectAt(t *testing.T, tmpl, setup string, replace ...string) *project {
+	t.Helper()
+	dir := t.TempDir()
+	p := &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
+	yaml := strings.NewReplacer(replace...).Replace(tmpl)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
+	if setup == "" {
+		setup = "select 1"
+	}
+	p.sql(setup)
+	return p
+}
+
 // sluice runs the command line in-process against the project.
 func (p *project) sluice(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
