@@ -58,6 +58,9 @@ type Destination struct {
 	spent    atomic.Pointer[string] // why the daily allocation stopped the run
 	jsonHint atomic.Int64           // the last sObject Collections body's size
 	csvHint  atomic.Int64           // the last Bulk upload's size
+	// jobSpan is how long the last Bulk job took from closing to processed
+	// (nanoseconds; 0 until one was): polls come at most an eighth of it apart.
+	jobSpan atomic.Int64
 
 	// Timings, set from the package's defaults; tests shorten them.
 	lockPause, pollFirst, pollMax time.Duration

@@ -106,3 +106,15 @@ func TestSOQLLiterals(t *testing.T) {
 	require.False(t, ok, "a number field holds no word")
 	require.Equal(t, d.extKey("42"), d.extKey("42.00"))
 }
+
+// Polls of a job come at most an eighth of the previous job's time apart, so a
+// job the org processes in seconds is seen done within a fraction of that, not
+// up to 5 s later; never closer than the first poll's delay, never farther than
+// the longest.
+func TestPollLimit(t *testing.T) {
+	first, last := 250*time.Millisecond, 5*time.Second
+	require.Equal(t, last, pollLimit(first, last, 0), "no job processed yet")
+	require.Equal(t, time.Second, pollLimit(first, last, 8*time.Second))
+	require.Equal(t, first, pollLimit(first, last, time.Second))
+	require.Equal(t, last, pollLimit(first, last, 10*time.Minute))
+}

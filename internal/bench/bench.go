@@ -41,6 +41,11 @@ type Case struct {
 	sync    string
 	// verify checks the simulator's final state after the run.
 	verify func(sim simulator, n int) error
+	// simCeiling, when set, gives the ceiling from limits the simulator enforces
+	// that no documented limit tells the run: the least time n records can take,
+	// the long-run records/s, and what they are, for the page. Salesforce
+	// publishes no Bulk processing rate; a Meta ad account's budget is its own.
+	simCeiling func(n int) (least time.Duration, sustained float64, note string)
 }
 
 // simulator is a running simulator.
@@ -66,7 +71,12 @@ type Result struct {
 	Target        string  `json:"target"`
 	Succeeded     int64   `json:"succeeded"`
 	Failed        int64   `json:"failed"`
-	LimitsSource  string  `json:"limits"`
+	// CeilingNote says where the ceiling comes from when the simulator's own
+	// limits set it (Case.simCeiling); empty when the run's declared limits do.
+	CeilingNote string `json:"ceiling_from_simulator,omitempty"`
+	// RunEfficiency is the efficiency the run itself reported against the
+	// limits it knew (nil when they did not bind).
+	RunEfficiency *float64 `json:"run_efficiency,omitempty"`
 }
 
 // Cases lists the benchmarks in order.
@@ -175,6 +185,17 @@ func runCase(ctx context.Context, c Case, n int, base string) (Result, error) {
 	if s.Efficiency != nil {
 		r.Efficiency = *s.Efficiency
 	}
+	if c.simCeiling != nil {
+		r.RunEfficiency = s.Efficiency
+		least, sustained, note := c.simCeiling(int(r.Rows))
+		r.CeilingNote, r.SustainedPerS = note, sustained
+		r.Binding, r.CeilingPerS, r.Efficiency = false, 0, 0
+		if least > 0 {
+			r.Binding = true
+			r.CeilingPerS = float64(r.Rows) / least.Seconds()
+			r.Efficiency = r.RecordsPerS / r.CeilingPerS
+		}
+	}
 	return r, nil
 }
 
@@ -194,19 +215,30 @@ func Markdown(results []Result, now time.Time, command string) string {
 	b.WriteString("- **mixpanel-paced** is a project whose allowance is 40 MB of JSON a minute (the simulator set so,\n")
 	b.WriteString("  and `rate_limit: {bytes: 40000000, per: 1m}` in the project file): there the byte budget binds,\n")
 	b.WriteString("  as 2 GB a minute does for imports of more than about six million events.\n")
-	b.WriteString("- **429s** are requests the simulator answered with its rate-limit error; **p95** is the 95th\n")
-	b.WriteString("  percentile of a request's round trip.\n\n")
+	b.WriteString("- **429s** are requests the simulator answered with its rate-limit error, or its equivalent:\n")
+	b.WriteString("  Salesforce's 403 REQUEST_LIMIT_EXCEEDED, Meta's throttling codes (4, 17, 613, 80003).\n")
+	b.WriteString("  **p95** is the 95th percentile of a request's round trip (for Salesforce Bulk, of the\n")
+	b.WriteString("  create, upload, close, poll and results requests).\n\n")
 	b.WriteString("| Destination | Records | Records/s | Ceiling/s | Sustained/s | Efficiency | Requests | 429s | p95 s/request | Target |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	notBinding := false
+	var simNotes []string
 	for _, r := range results {
 		ceiling, eff, sustained := "n/a", "n/a", "n/a"
 		if r.SustainedPerS > 0 {
-			sustained = thousands(int64(r.SustainedPerS))
+			sustained = rate(r.SustainedPerS)
 		}
 		switch {
 		case r.Binding:
-			ceiling, eff = thousands(int64(r.CeilingPerS)), fmt.Sprintf("%.1f%%", 100*r.Efficiency)
+			ceiling, eff = rate(r.CeilingPerS), fmt.Sprintf("%.1f%%", 100*r.Efficiency)
+			if r.CeilingNote != "" {
+				ceiling += "²"
+				own := "the run itself reports no efficiency, as no documented limit binds it"
+				if r.RunEfficiency != nil {
+					own = fmt.Sprintf("the run itself reported %.1f%% against the limits it learned from the API's headers", 100**r.RunEfficiency)
+				}
+				simNotes = append(simNotes, fmt.Sprintf("%s: %s; %s", r.Case, r.CeilingNote, own))
+			}
 		case r.SustainedPerS > 0:
 			ceiling, eff, notBinding = "not binding¹", "not binding¹", true
 		}
@@ -215,7 +247,7 @@ func Markdown(results []Result, now time.Time, command string) string {
 			pct = 100 * float64(r.Throttled) / float64(r.Requests)
 		}
 		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s | %s | %s | %s | %d (%.2f%%) | %.3f | %s |\n",
-			r.Case, r.Description, thousands(r.Rows), thousands(int64(r.RecordsPerS)), ceiling, sustained, eff,
+			r.Case, r.Description, thousands(r.Rows), rate(r.RecordsPerS), ceiling, sustained, eff,
 			thousands(r.Requests), r.Throttled, pct, r.P95Seconds, r.Target)
 	}
 	if notBinding {
@@ -223,7 +255,14 @@ func Markdown(results []Result, now time.Time, command string) string {
 		b.WriteString("minute), so the rate limit could not slow it: records/s is what Sluice and the simulator reach\n")
 		b.WriteString("together on this machine.\n")
 	}
-	b.WriteString("\nRerun with `go run ./cmd/sluice bench --write docs/speeds.md` (about three minutes).\n")
+	if len(simNotes) > 0 {
+		b.WriteString("\n² A limit the simulator is set to, not one the API documents for every account, sets the\n")
+		b.WriteString("ceiling and the efficiency:\n")
+		for _, n := range simNotes {
+			b.WriteString("- " + n + ".\n")
+		}
+	}
+	b.WriteString("\nRerun with `go run ./cmd/sluice bench --write docs/speeds.md` (about six minutes).\n")
 	return b.String()
 }
 
@@ -270,4 +309,13 @@ func caseNames() []string {
 		out = append(out, c.Name)
 	}
 	return out
+}
+
+// rate formats records a second: whole with thousands separators, or with two
+// decimals below 100 (Slack's one message a second).
+func rate(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return thousands(int64(v))
 }

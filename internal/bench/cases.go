@@ -11,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/simulator/mixpanel"
 )
 
-var cases = []Case{hubspotCase, mixpanelCase, mixpanelPacedCase}
+var cases = []Case{hubspotCase, mixpanelCase, mixpanelPacedCase, salesforceCase, facebookCase, slackCase}
 
 // hubspotCase upserts contacts by email at the professional tier: 190 requests per
 // rolling 10 s, 100 inputs per request, so a 1,900 records/s ceiling.

@@ -481,6 +481,40 @@ func TestEfficiencyIsReportedAgainstTheCeiling(t *testing.T) {
 	require.False(t, *r3.Stats.LimitsBinding)
 }
 
+// learning is a destination that learns its limits from its first answer, as
+// one reading the API's usage headers does.
+type learning struct {
+	*capture
+	learned atomic.Pointer[connector.RateLimits]
+}
+
+func (l *learning) Capabilities() connector.Capabilities {
+	c := l.capture.Capabilities()
+	if p := l.learned.Load(); p != nil {
+		c.Limits = p
+	}
+	return c
+}
+
+func (l *learning) Write(ctx context.Context, b *connector.Batch) error {
+	l.learned.Store(&connector.RateLimits{Requests: 10, Window: time.Second})
+	return l.capture.Write(ctx, b)
+}
+
+// The run is measured against the limits the destination knows at its end,
+// not the ones it declared before its first request.
+func TestEfficiencyUsesLimitsLearnedDuringTheRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 200, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 2, MaxAttempts: 1,
+		Limits: &connector.RateLimits{Requests: 1000, Window: time.Second}})
+	h.dest.wrap = &learning{capture: h.dest}
+	r := h.run(t)
+	require.Equal(t, store.StatusSucceeded, r.Status, r.Error)
+	require.True(t, *r.Stats.LimitsBinding, "20 requests at the learned 10 a second do not fit one window")
+	require.InDelta(t, 200, r.Stats.CeilingOpsPerSecond, 0.001)
+	require.InDelta(t, 100, r.Stats.SustainedOpsPerSecond, 0.001)
+}
+
 func TestCeilingCountsRequestsAndBytes(t *testing.T) {
 	l := &connector.RateLimits{Requests: 190, Window: 10 * time.Second}
 	// 1,000 requests: 190 at once, then 190 every 10 s; the last group leaves at 50 s.

@@ -240,6 +240,12 @@ func (r *runner) execute(ctx context.Context) (err error) {
 		removedOps: plan.sync.Mode.Sends(record.OpRemove),
 	}, com.add)
 	comErr := com.close()
+	// Some destinations learn their limits from the API's answers (Meta's usage
+	// headers, HubSpot's without a tier): the run is measured against what the
+	// destination knows once it is over.
+	if l := dest.Capabilities().Limits; l != nil {
+		r.caps.Limits = l
+	}
 	if f, ok := dest.(connector.Finisher); ok && planned {
 		res := connector.RunResult{Succeeded: r.live.succeeded.Load(), Failed: r.live.failed.Load()}
 		res.Complete = sendErr == nil && comErr == nil && ctx.Err() == nil && res.Failed == 0 && res.Succeeded == counts.planned.Total()
