@@ -9,30 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // testNow is the fake clock's start; testTime is an event time an hour before it.
 var (
@@ -43,14 +26,14 @@ var (
 type testBundle struct {
 	sim   *Server
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *simtest.Clock
 }
 
 // setup starts a simulator behind a real HTTP server, on a fake clock unless
 // opts.Now is set.
 func setup(t *testing.T, opts Options) *testBundle {
 	t.Helper()
-	tb := &testBundle{clock: &fakeClock{now: testNow}}
+	tb := &testBundle{clock: simtest.NewClock(testNow)}
 	if opts.Now == nil {
 		opts.Now = tb.clock.Now
 	}

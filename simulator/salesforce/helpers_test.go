@@ -9,11 +9,12 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const (
@@ -26,36 +27,18 @@ var t0 = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 
 var idRE = regexp.MustCompile(`^[0-9A-Za-z]{18}$`)
 
-// fakeClock is a clock tests move.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type testBundle struct {
 	t     *testing.T
 	sim   *Server
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *simtest.Clock
 }
 
 // setup starts a simulator on a fake clock (unless opts has one) behind a real
 // HTTP server.
 func setup(t *testing.T, opts Options) *testBundle {
 	t.Helper()
-	clock := &fakeClock{t: t0}
+	clock := simtest.NewClock(t0)
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

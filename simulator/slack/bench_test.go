@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 func benchRequest(body []byte) *http.Request {
@@ -47,7 +49,7 @@ func BenchmarkPacedChannels(b *testing.B) {
 	var perChannel float64
 	var throttled int64
 	for b.Loop() {
-		clock := &fakeClock{t: t0}
+		clock := simtest.NewClock(t0)
 		sim := New(Options{Channels: chans, Now: clock.Now, LogLimit: 1000})
 		for s := range seconds {
 			for id := range chans {

@@ -7,11 +7,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const testToken = "xoxb-1111-2222-test"
@@ -19,29 +20,11 @@ const testToken = "xoxb-1111-2222-test"
 // t0 is the simulated time tests start at.
 var t0 = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 
-// fakeClock is a clock tests move.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type testBundle struct {
 	t     *testing.T
 	sim   *Server
 	srv   *httptest.Server
-	clock *fakeClock
+	clock *simtest.Clock
 }
 
 // testChannels are the channels most tests use.
@@ -60,7 +43,7 @@ func testChannels() map[string]Channel {
 // HTTP server. Channels default to testChannels.
 func setup(t *testing.T, opts Options) *testBundle {
 	t.Helper()
-	clock := &fakeClock{t: t0}
+	clock := simtest.NewClock(t0)
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

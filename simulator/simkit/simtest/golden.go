@@ -1,6 +1,6 @@
-// Package simtest helps tests that run a connector against a simulator pin the
-// exact requests it sends in golden files (testdata/*.golden, rewritten with
-// -update).
+// Package simtest helps tests of simulators and of the connectors run against
+// them: a clock moved by hand (Clock), and golden files pinning the exact
+// requests a connector sends (testdata/*.golden, rewritten with -update).
 package simtest
 
 import (
