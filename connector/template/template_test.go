@@ -1,6 +1,7 @@
 package template
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,86 @@ func TestNullsRenderAsNothing(t *testing.T) {
 		tpl, err := Parse(src)
 		require.NoError(t, err)
 		got, err := tpl.Render(Row([]string{"email"}, []record.Value{nil}))
+		require.NoError(t, err, src)
+		require.Equal(t, want, got, src)
+	}
+}
+
+// Numbers render as written, never in exponent form, whatever filters made them;
+// JSON integers stay exact past 2^53. Exact decimals keep 15 significant digits.
+func TestNumbersRenderAsWritten(t *testing.T) {
+	row := Row([]string{"mrr", "revenue", "precise", "meta", "seats", "tiny"}, []record.Value{
+		record.NewDecimalInt64(123456750, 2), float64(2_500_000), record.NewDecimalInt64(123456789012345, 2),
+		record.JSON(`{"id": 9007199254740993, "ratio": 0.25}`), int64(12), float64(0.00001),
+	})
+	for src, want := range map[string]string{
+		"{{ row.mrr }}":                    "1234567.5",
+		"{{ row.mrr | round: 2 }}":         "1234567.5",
+		"{{ row.revenue }}":                "2500000",
+		"{{ row.precise }}":                "1234567890123.45",
+		"{{ row.meta.id }}":                "9007199254740993",
+		"{{ row.meta.ratio | times: 4 }}":  "1",
+		"{{ row.seats | times: 1000000 }}": "12000000",
+		"{{ row.tiny }}":                   "0.00001",
+		"{{ row.meta }}":                   `{"id":9007199254740993,"ratio":0.25}`,
+	} {
+		tpl, err := Parse(src)
+		require.NoError(t, err, src)
+		got, err := tpl.Render(row)
+		require.NoError(t, err, src)
+		require.Equal(t, want, got, src)
+	}
+}
+
+// Every filter the template names is checked when it is parsed, including in a
+// branch that no trial row would take; filter names inside strings are text.
+func TestMisspeltFilterAnywhereIsFound(t *testing.T) {
+	_, err := Parse("Hello\n{% if row.vip %}{{ row.name | upcsae }}{% endif %}")
+	require.ErrorContains(t, err, `line 2: undefined filter "upcsae"`)
+	_, err = Parse("{% assign x = row.name | dwoncase %}{{ x }}")
+	require.ErrorContains(t, err, `undefined filter "dwoncase"`)
+	tpl, err := Parse(`{{ "a|b" | split: "|" | join: ", " }}`)
+	require.NoError(t, err)
+	got, err := tpl.Render(nil)
+	require.NoError(t, err)
+	require.Equal(t, "a, b", got)
+}
+
+// Columns are read from Liquid's {{ }} and {% %} only: a URL in the text or a
+// commented-out reference is not a column.
+func TestColumnsComeFromLiquidOnly(t *testing.T) {
+	tpl, err := Parse("See https://wiki.example/row.html {% comment %}{{ row.old }}{% endcomment %}{% raw %}{{ row.raw }}{% endraw %} {{ row.name }} {% if row['plan'] %}x{% endif %}")
+	require.NoError(t, err)
+	require.Equal(t, []string{"name", "plan"}, tpl.Columns())
+	require.False(t, tpl.UsesWholeRow())
+	got, err := tpl.Render(Row([]string{"name", "plan"}, []record.Value{"Ada", "pro"}))
+	require.NoError(t, err)
+	require.Equal(t, "See https://wiki.example/row.html {{ row.raw }} Ada x", got, "raw blocks stay as written")
+
+	for _, src := range []string{"{{ row | json }}", "{% for c in row %}{{ c }}{% endfor %}", "{% assign r = row %}{{ r.name }}"} {
+		tpl, err := Parse(src)
+		require.NoError(t, err, src)
+		require.True(t, tpl.UsesWholeRow(), src)
+	}
+}
+
+// An escaped template escapes each value it writes after its filters ran, and
+// leaves its own text alone.
+func TestEscapedTemplate(t *testing.T) {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+	row := Row([]string{"name", "encoded", "tags"}, []record.Value{"AT&T <ops>", "%3C%21channel%3E", []record.Value{"a<b", "c"}})
+	for src, want := range map[string]string{
+		"<https://x.example|{{ row.name }}>":     "<https://x.example|AT&amp;T &lt;ops&gt;>",
+		"{{ row.name | upcase }}":                "AT&amp;T &lt;OPS&gt;",
+		"{{ row.name | truncate: 6 }}":           "AT&amp;...",
+		"{{ row.encoded | url_decode }}":         "&lt;!channel&gt;",
+		"{{ row.tags | join: ' & ' }}":           "a&lt;b &amp; c",
+		"{% assign n = row.name %}*{{ n }}*":     "*AT&amp;T &lt;ops&gt;*",
+		"{{ row.name | size }} chars in {{ 2 }}": "10 chars in 2",
+	} {
+		tpl, err := ParseEscaped(src, esc)
+		require.NoError(t, err, src)
+		got, err := tpl.Render(row)
 		require.NoError(t, err, src)
 		require.Equal(t, want, got, src)
 	}

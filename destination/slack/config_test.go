@@ -100,9 +100,12 @@ func TestSyncConfigValidation(t *testing.T) {
 		"a template error":  {slack.SyncConfig{Channel: alerts, Template: "{% if row.seats > 10 %}big"}, "template", `invalid Liquid template: unterminated "if" block in {% if row.seats > 10 %}: see docs/configuration.md#templates`},
 		"an unknown tag":    {slack.SyncConfig{Channel: alerts, Templates: slack.Templates{Added: "{% iff row.x %}"}}, "templates.added", `undefined tag "iff"`},
 		"an unknown filter": {slack.SyncConfig{Channel: alerts, Template: "{{ row.name | upcse }}"}, "template", `undefined filter "upcse"`},
-		"a channel name":    {slack.SyncConfig{Channel: "#alerts", Template: "x"}, "channel", `"#alerts" is not a channel ID: use the channel's ID, e.g. C0123ABCD, not its name`},
-		"a lower-case ID":   {slack.SyncConfig{Channel: "c0123abcd", Template: "x"}, "channel", "not its name"},
-		"a user ID":         {slack.SyncConfig{Channel: "U0123ABCD", Template: "x"}, "channel", "is not a channel ID"},
+		"an unknown filter in a branch": {slack.SyncConfig{Channel: alerts, Template: "{% if row.plan %}\n{{ row.name | upcsae }}{% else %}{{ row.name }}{% endif %}"},
+			"template", `line 2: undefined filter "upcsae"`},
+		"the whole row":   {slack.SyncConfig{Channel: alerts, Template: "New account: {{ row | json }}"}, "template", "uses row as a whole"},
+		"a channel name":  {slack.SyncConfig{Channel: "#alerts", Template: "x"}, "channel", `"#alerts" is not a channel ID: use the channel's ID, e.g. C0123ABCD, not its name`},
+		"a lower-case ID": {slack.SyncConfig{Channel: "c0123abcd", Template: "x"}, "channel", "not its name"},
+		"a user ID":       {slack.SyncConfig{Channel: "U0123ABCD", Template: "x"}, "channel", "is not a channel ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			errs := fieldErrors(t, tc.sc.Validate())
@@ -148,6 +151,14 @@ func TestColumnKeys(t *testing.T) {
 		{Key: "template (row.unused seats)", Column: "unused seats"},
 		{Key: "templates.removed (row.owner_email)", Column: "owner_email"},
 	}, sc.ColumnKeys())
+}
+
+// Columns come from the template's Liquid only: a link to …/row.html in its text
+// or a commented-out reference is not a column the model must return.
+func TestColumnKeysIgnoreTextAndComments(t *testing.T) {
+	t.Parallel()
+	sc := slack.SyncConfig{Channel: alerts, Template: "{{ row.name }}: see https://wiki.example/row.html {% comment %}{{ row.old }}{% endcomment %}"}
+	require.Equal(t, []connector.ColumnKey{{Key: "template (row.name)", Column: "name"}}, sc.ColumnKeys())
 }
 
 // Opening refuses what only the pair of destination and sync shows: a bot

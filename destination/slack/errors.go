@@ -133,7 +133,9 @@ func webhookError(resp *saas.Response) error {
 	case known:
 		return fmt.Errorf("slack: post through the incoming webhook: HTTP %d %s: %s", resp.Status, code, e.fix)
 	case resp.Status == http.StatusOK:
-		return nil
+		// A 200 that is not Slack's "ok" (a proxy's or a sign-in page, a
+		// webhook_url that is not Slack's) posted nothing.
+		return connector.Permanent(fmt.Errorf("slack: post through the incoming webhook: HTTP 200 without Slack's answer (ok), so no message was posted: check that webhook_url is the incoming webhook's URL as Slack shows it: %s", saas.Snippet(resp.Body)))
 	}
 	// Not one of Slack's words (a proxy's page): by its status, 5xx retried,
 	// other errors not.

@@ -2,6 +2,8 @@ package slack_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +197,27 @@ func TestWebhookErrors(t *testing.T) {
 			require.Empty(t, tb.sim.AllMessages())
 		})
 	}
+}
+
+// An incoming webhook answers "ok" when it posted: any other 200 (a proxy's or
+// sign-in page, a webhook_url that is not Slack's) posted nothing, and the row
+// is not recorded as delivered.
+func TestWebhook200WithoutOKIsNotDelivery(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body>Sign in to continue</body></html>"))
+	}))
+	t.Cleanup(srv.Close)
+	tb := setup(t, unpaced())
+	cfg := tb.hookConfig(fast, func(c *slack.Config) { c.WebhookURL = srv.URL + webhookPath })
+	sc := &slack.SyncConfig{Template: accountTemplate}
+	d := tb.open(t, cfg, connector.ModeInsert, sc)
+	err, _ := write(d, account(record.OpAdd, sc, "1", "Acme", 1, "", nil))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "HTTP 200 without Slack's answer (ok), so no message was posted")
+	require.Contains(t, err.Error(), "Sign in to continue")
+	require.NotContains(t, err.Error(), webhookPath)
 }
 
 // A batch of several messages stops at the first that fails for the setup: the

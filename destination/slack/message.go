@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/connector/template"
@@ -37,6 +38,15 @@ func newRenderer(info connector.SyncInfo, sc *SyncConfig) (*renderer, error) {
 		} else if t := parsed["template"]; t != nil && op != record.OpRemove {
 			r.byOp[op] = t
 		}
+	}
+	// A full resync sends rows the mode would not (an insert sync's changed and
+	// unchanged rows, an update sync's new ones): they are posted again with the
+	// mode's own message, as the resync asks.
+	if r.byOp[record.OpAdd] == nil {
+		r.byOp[record.OpAdd] = r.byOp[record.OpChange]
+	}
+	if r.byOp[record.OpChange] == nil {
+		r.byOp[record.OpChange] = r.byOp[record.OpAdd]
 	}
 	var errs []error
 	for _, ck := range sc.ColumnKeys() {
@@ -89,11 +99,7 @@ func (r *renderer) text(c record.Change) (string, error) {
 			row[k] = values[i]
 		}
 	}
-	bound := template.Row(r.columns, row)
-	for k, v := range bound {
-		bound[k] = escapeValue(v)
-	}
-	text, err := t.Render(bound)
+	text, err := t.Render(template.Row(r.columns, row))
 	if err != nil {
 		return "", fmt.Errorf("render the message: %w", err)
 	}
@@ -103,34 +109,20 @@ func (r *renderer) text(c record.Change) (string, error) {
 	if text == "" {
 		return "", errors.New("the template rendered an empty message for this row (the columns it reads are null or empty?), which Slack refuses (no_text): give such rows a text, e.g. {{ row.name | default: 'unnamed account' }}")
 	}
+	if n := utf8.RuneCountInString(text); n > maxTextChars {
+		return "", fmt.Errorf("the message is %d characters, and Slack cuts a text after %d: shorten the values the template writes, e.g. {{ row.notes | truncate: 2000 }}", n, maxTextChars)
+	}
 	return text, nil
 }
 
 // mrkdwnEscaper escapes the three characters Slack reads as markup in a
 // message's text (https://docs.slack.dev/messaging/formatting-message-text#escaping).
+// Every value a template writes passes through it after its filters ran, so
+// that the row's data shows as written (a name "A <B>" is not taken for a link,
+// a value "<!channel>" notifies nobody); the template's own markup
+// (<https://…|label>, *bold*) is left as written.
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// escapeValue escapes the text in a row's value, so that the row's data shows as
-// written: a name "A <B>" is not taken for a link, and a value "<!channel>"
-// notifies nobody. The template's own markup (<https://…|label>, *bold*) is
-// left as written.
-func escapeValue(v any) any {
-	switch v := v.(type) {
-	case string:
-		if strings.ContainsAny(v, "&<>") {
-			return mrkdwnEscaper.Replace(v)
-		}
-		return v
-	case []any:
-		for i, x := range v {
-			v[i] = escapeValue(x)
-		}
-		return v
-	case map[string]any:
-		for k, x := range v {
-			v[k] = escapeValue(x)
-		}
-		return v
-	}
-	return v
-}
+// maxTextChars is the longest text chat.postMessage keeps: Slack truncates a
+// longer one (https://docs.slack.dev/reference/methods/chat.postMessage).
+const maxTextChars = 40_000

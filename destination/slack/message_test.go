@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +148,52 @@ func TestValuesAreEscapedForSlack(t *testing.T) {
 	err, _ := write(d, account(record.OpAdd, sc, "7", "Smith & <Sons>", 1, "<!channel>", record.JSON(`{"tags":["a&b","<c>"]}`)))
 	require.NoError(t, err)
 	require.Equal(t, []string{"<https://crm.example/7|Smith &amp; &lt;Sons&gt;> & &lt;!channel&gt;: a&amp;b &lt;c&gt;"}, tb.texts(alerts))
+}
+
+// Values are escaped after the template's filters ran: a case filter does not
+// corrupt an entity, and a value decoding to markup notifies nobody.
+func TestValuesAreEscapedAfterFilters(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, unpaced())
+	sc := &slack.SyncConfig{Channel: alerts, Template: "{{ row.name | upcase }} / {{ row.owner_email | url_decode }} / {{ row.unused_seats | times: 1000000 }}"}
+	d := tb.open(t, tb.botConfig(fast), connector.ModeInsert, sc)
+	err, _ := write(d, account(record.OpAdd, sc, "1", "AT&T", 3, "%3C%21channel%3E", nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"AT&amp;T / &lt;!channel&gt; / 3000000"}, tb.texts(alerts))
+}
+
+// A message longer than Slack keeps fails its row before it is sent, instead of
+// being cut by Slack with the row recorded as delivered.
+func TestMessagesOverSlacksLimitFail(t *testing.T) {
+	t.Parallel()
+	opts := unpaced()
+	opts.TruncateText = true
+	tb := setup(t, opts)
+	sc := &slack.SyncConfig{Channel: alerts, Template: "{{ row.name }} END"}
+	d := tb.open(t, tb.botConfig(fast), connector.ModeInsert, sc)
+	err, exchanges := write(d,
+		account(record.OpAdd, sc, "1", strings.Repeat("x", 40_000), 1, "", nil),
+		account(record.OpAdd, sc, "2", strings.Repeat("é", 39_996), 1, "", nil),
+	)
+	fails := failedRows(t, err)
+	require.Len(t, fails, 1)
+	require.Contains(t, fails[0], "the message is 40004 characters, and Slack cuts a text after 40000")
+	require.Len(t, exchanges, 1, "the long message was not sent")
+	require.Equal(t, []string{strings.Repeat("é", 39_996) + " END"}, tb.texts(alerts), "40,000 characters (not bytes) are allowed")
+}
+
+// An insert sync run with --full-resync posts its rows again with its message,
+// though they come as changes; an update sync's new rows likewise.
+func TestFullResyncPostsWithTheModesMessage(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, unpaced())
+	sc := &slack.SyncConfig{Channel: alerts, Templates: slack.Templates{Added: "{{ row.name }} is new"}}
+	d := tb.open(t, tb.botConfig(fast), connector.ModeInsert, sc)
+	err, _ := write(d, account(record.OpChange, sc, "1", "Acme", 1, "", nil))
+	require.NoError(t, err)
+	sc = &slack.SyncConfig{Channel: alerts, Templates: slack.Templates{Changed: "{{ row.name }} changed"}}
+	d = tb.open(t, tb.botConfig(fast), connector.ModeUpdate, sc)
+	err, _ = write(d, account(record.OpAdd, sc, "2", "Globex", 1, "", nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"Acme is new", "Globex changed"}, tb.texts(alerts))
 }

@@ -85,20 +85,19 @@ func (s *SyncConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// parseTemplate parses a message template, and renders it once against a row of
-// nulls so that a misspelt filter, which Liquid reports only when rendering, is
-// a configuration problem rather than every row's.
+// parseTemplate parses a message template: its syntax and every filter it
+// names are checked here, so that a mistake is a configuration problem rather
+// than every row's. Values it writes are escaped for Slack.
 func parseTemplate(src string) (*template.Template, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("is empty: write the message, e.g. \"{{ row.name }} has {{ row.unused_seats }} unused seats\"")
 	}
-	t, err := template.Parse(src)
+	t, err := template.ParseEscaped(src, mrkdwnEscaper.Replace)
 	if err != nil {
 		return nil, fmt.Errorf("%v: see docs/configuration.md#templates", err)
 	}
-	cols := t.Columns()
-	if _, err := t.Render(template.Row(cols, make([]record.Value, len(cols)))); err != nil && strings.Contains(err.Error(), "undefined filter") {
-		return nil, fmt.Errorf("%v: see docs/configuration.md#templates for the filters", err)
+	if t.UsesWholeRow() {
+		return nil, errors.New("uses row as a whole (row | json, for … in row): a Slack message carries only the columns it names, so name each one, e.g. {{ row.name }} ({{ row.plan }})")
 	}
 	return t, nil
 }
@@ -155,7 +154,7 @@ func (s *SyncConfig) ColumnKeys() []connector.ColumnKey {
 	var out []connector.ColumnKey
 	seen := map[string]bool{}
 	for _, k := range s.keys() {
-		t, err := template.Parse(k.src)
+		t, err := parseTemplate(k.src)
 		if err != nil {
 			continue // Validate reports it
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/connector/saas"
@@ -150,7 +151,7 @@ func (d *Destination) postWebhook(ctx context.Context, b *connector.Batch, text 
 		}
 		return fmt.Errorf("slack: post through the incoming webhook: %w", err)
 	}
-	if resp.Status == http.StatusOK && !resp.Throttled {
+	if resp.Status == http.StatusOK && !resp.Throttled && strings.TrimSpace(string(resp.Body)) == "ok" {
 		return nil
 	}
 	return webhookError(resp)

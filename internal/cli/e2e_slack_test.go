@@ -337,7 +337,7 @@ func TestSlackBadConfigFailsBeforeSending(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, tmplLine, `    template: "{{ row.name | upcsae }}"`, 1)
 			},
-			want: `syncs.at_risk_to_slack.template: invalid Liquid template: undefined filter "upcsae"`,
+			want: `syncs.at_risk_to_slack.template: invalid Liquid template: line 1: undefined filter "upcsae": see docs/configuration.md#templates`,
 		},
 		"a column the model lacks": {
 			edit: func(s string) string { return strings.Replace(s, "row.unused_seats", "row.unused_seat", 1) },
@@ -402,4 +402,42 @@ func TestSlackValidateReportsTemplates(t *testing.T) {
 	require.NotEqual(t, 0, code)
 	require.Contains(t, errOut, `syncs.at_risk_to_slack.template (row.seats): names column "seats", which model at_risk_accounts does not return`)
 	require.Equal(t, int64(0), p.requests())
+}
+
+// A webhook URL whose environment variable ends with a newline (a Kubernetes
+// secret made from a file, an env-file written by echo) is trimmed by the
+// destination, and redacted trimmed too: runs.db never holds it in clear.
+func TestSlackWebhookWithTrailingNewlineIsRedacted(t *testing.T) {
+	p := newSlackProject(t, slackYAML, accountsSetup(1), slacksim.Options{})
+	t.Setenv("SLACK_WEBHOOK", p.url+slackWebhookPath+"\n")
+	run, code := p.syncJSON("at_risk_to_hook")
+	require.Equal(t, 0, code, "%v", run)
+	b, err := os.ReadFile(filepath.Join(p.dir, ".sluice", "runs.db"))
+	require.NoError(t, err)
+	require.False(t, strings.Contains(string(b), "e2ehooksecret"), "runs.db holds the webhook's secret path in clear")
+}
+
+// With a trailing space, run show does not print it either.
+func TestSlackWebhookWithTrailingSpaceIsRedacted(t *testing.T) {
+	p := newSlackProject(t, slackYAML, accountsSetup(1), slacksim.Options{})
+	t.Setenv("SLACK_WEBHOOK", p.url+slackWebhookPath+" ")
+	run, code := p.syncJSON("at_risk_to_hook")
+	require.Equal(t, 0, code, "%v", run)
+	out, _, _ := p.sluice("run", "show", run["run_id"].(string), "--key", "1")
+	require.NotContains(t, out, "e2ehooksecret")
+}
+
+// An insert sync with templates.added only posts every row again on
+// --full-resync, which sends unchanged rows as changes.
+func TestSlackFullResyncOfAnInsertSync(t *testing.T) {
+	tmpl := strings.Replace(slackYAML, `    mode: insert
+    template: "{{ row.name }} has {{ row.unused_seats }} unused seats (owner {{ row.owner_email }})"`, `    mode: insert
+    templates: {added: "{{ row.name }} is new"}`, 1)
+	p := newSlackProject(t, tmpl, accountsSetup(2), slacksim.Options{})
+	run, code := p.syncJSON("at_risk_to_slack")
+	require.Equal(t, 0, code, "%v", run)
+	run, code = p.syncJSON("at_risk_to_slack", "--full-resync")
+	require.Equal(t, 0, num64(run, "failed"), "%v", run)
+	require.Equal(t, 0, code, "%v", run)
+	require.Len(t, p.sim.Messages(slackChannel), 4, "each row posted again")
 }

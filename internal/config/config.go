@@ -246,9 +246,14 @@ func (l *loader) errorf(pos Pos, path, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Pos: pos, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// addSecret registers s for redaction, and s without surrounding white space
+// too: a value read from a file or an environment variable often ends with a
+// newline, which destinations trim before they use it.
 func (l *loader) addSecret(s string) {
-	if len(s) >= minSecretLen {
-		l.secrets[s] = struct{}{}
+	for _, v := range []string{s, strings.TrimSpace(s)} {
+		if len(v) >= minSecretLen {
+			l.secrets[v] = struct{}{}
+		}
 	}
 }
 

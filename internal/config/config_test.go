@@ -265,6 +265,14 @@ func TestRedact(t *testing.T) {
 		require.Equal(t, "POST with Bearer [REDACTED], signed [REDACTED], to [REDACTED] using [REDACTED]", got)
 	})
 
+	t.Run("a secret read with a trailing newline is redacted trimmed too", func(t *testing.T) {
+		t.Parallel()
+		b := fullBundle(t)
+		b.env["HOOK_SECRET"] = "whsec-abcdef\n"
+		p := b.mustParse(t, fullProject)
+		require.Equal(t, "signed [REDACTED].", p.Redact("signed whsec-abcdef."), "destinations trim what they read")
+	})
+
 	t.Run("nil project", func(t *testing.T) {
 		t.Parallel()
 		var p *Project

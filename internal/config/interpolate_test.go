@@ -44,7 +44,7 @@ func TestInterpolation(t *testing.T) {
 			files:       map[string]string{"secrets/url": "https://from.file/x\n\n"},
 			url:         "${file:secrets/url}",
 			want:        "https://from.file/x\n",
-			wantSecrets: []string{"https://from.file/x\n"},
+			wantSecrets: []string{"https://from.file/x\n", "https://from.file/x"}, // and trimmed, as destinations use it
 		},
 		{
 			name:        "file with a CRLF ending",
