@@ -295,7 +295,7 @@ func TestDemo(t *testing.T) {
 		require.Contains(t, text, want)
 	}
 	require.Regexp(t, `users_to_hubspot .* 0 answered 429; [\d,]+ changes/s; the API's limits \(1,900/s sustained\) did not slow this run`, text)
-	require.Regexp(t, `at_risk_to_slack .* 0 answered 429; 1 changes/s of a 1/s ceiling: \d+% efficiency`, text, "Slack's one message a second binds")
+	require.Regexp(t, `at_risk_to_slack .* 0 answered 429, [\d.]+m?s waiting on limits; 1 changes/s of a 1/s ceiling: \d+% efficiency`, text, "Slack's one message a second binds")
 	require.NotContains(t, text, "whsec_", "the signing secret is never printed")
 	for _, secret := range demo.Credentials() {
 		require.NotContains(t, text, secret, "no credential is printed")

@@ -195,6 +195,11 @@ func speedLine(r *store.Run) string {
 	s := r.Stats
 	line := fmt.Sprintf("%s: %s sent (%s failed) in %s, %s requests, %s answered 429",
 		r.Status, num(s.Succeeded+s.Failed), num(s.Failed), ms(s.DurationMS), num(s.Requests), num(s.RateLimited))
+	if s.RateLimitWaitMS > 0 {
+		// Requests waiting for room under the limits, summed: a run paced to the
+		// limits says how long it waited rather than failing.
+		line += ", " + ms(s.RateLimitWaitMS) + " waiting on limits"
+	}
 	if s.Succeeded+s.Failed > 0 {
 		line += "; " + efficiencyText(s)
 	}
