@@ -1,12 +1,21 @@
 package salesforce_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/destination/salesforce"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
 )
@@ -32,8 +41,9 @@ func TestUnprocessedBulkRecordsFailForTheNextRun(t *testing.T) {
 	require.Len(t, tb.accounts(), 10)
 }
 
-// Rows that share an external ID take its results in turn; Salesforce fails
-// both when one upload carries a value twice.
+// Rows that share an external ID are told apart by the rest of their cells,
+// which the results echo; Salesforce fails both when one upsert carries a
+// value twice.
 func TestBulkResultsOfRowsSharingAnExternalID(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, sim.Options{})
@@ -74,6 +84,286 @@ func TestBulkUpdateByExternalID(t *testing.T) {
 	jobs := tb.sim.Jobs()
 	require.Len(t, jobs, 1)
 	require.Equal(t, "update", jobs[0].Operation)
+}
+
+// In an insert job on an External ID that is not unique, rows sharing a value
+// get their own results: the results echo every uploaded cell, so the row
+// Salesforce refused is not reported written in place of the one it wrote
+// (which the next run would then create again).
+func TestBulkResultsOfRowsSharingAKeyAreMatchedByTheirCells(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkResultsInOrder: true})
+	fields := []string{"District_Id__c", "Name", "Legacy_Code__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeInsert, KeyColumn: "district_id", KeyField: "District_Id__c", Fields: fields}
+	d := tb.open(t, tb.config(nil), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "Legacy_Code__c", API: "bulk"})
+	require.NoError(t, d.Check(context.Background()))
+	tb.reject("bad", "Validation failed")
+	row := func(id, name string) record.Change {
+		return record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, name, "L-1"})}
+	}
+	err, _ := write(d, row("bad", "Refused"), row("good", "Written"), row("good-too", "Written"))
+	require.Equal(t, map[int]string{0: "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Validation failed"}, rowErrors(t, err))
+	require.ElementsMatch(t, []string{"good", "good-too"}, keys(tb.accounts()))
+	require.Len(t, tb.sim.Jobs(), 1)
+}
+
+// A Bulk job declares LF line endings, and Salesforce fails the whole job when
+// a value holds a CR line break (a multi-line text from Windows): such rows go
+// through sObject Collections, and the others in the job.
+func TestValuesWithCarriageReturnsGoThroughCollections(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	fields := []string{"District_Id__c", "Name", "Notes__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeUpsert, KeyColumn: "district_id", KeyField: "District_Id__c", Fields: fields}
+	d := tb.open(t, tb.config(nil), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "District_Id__c", API: "bulk"})
+	var changes []record.Change
+	for i := range 50 {
+		var note record.Value = "one line\nand another"
+		switch i {
+		case 7:
+			note = "line one\r\nline two"
+		case 9:
+			note = record.JSON("{\r\n\"a\": 1}")
+		}
+		id := fmt.Sprintf("d-%d", i)
+		changes = append(changes, record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, "N", note})})
+	}
+	err, _ := write(d, changes...)
+	require.NoError(t, err)
+	require.Len(t, tb.sim.Records("Account"), 50)
+	notes := map[string]any{}
+	for _, r := range tb.sim.Records("Account") {
+		notes[r.Fields["District_Id__c"].(string)] = r.Fields["Notes__c"]
+	}
+	require.Equal(t, "line one\r\nline two", notes["d-7"])
+	require.Equal(t, "one line\nand another", notes["d-8"])
+	jobs := tb.sim.Jobs()
+	require.Len(t, jobs, 1)
+	require.Equal(t, int64(48), jobs[0].RecordsProcessed)
+	require.Equal(t, "PATCH /composite/sobjects/Account/District_Id__c", tb.requestLines()[0], "the two rows went first, through sObject Collections")
+}
+
+// Marking the rows of a job that stopped early is linear: 20,000 rows, all but
+// ten unprocessed, are recorded at once (quadratic, this took 14 s).
+func TestManyFailedBulkRowsAreRecordedQuickly(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkBatchSize: 10, BulkDailyRecords: 10, BulkRecordsPerSecond: 1e7})
+	d := tb.districts(t, connector.ModeUpsert, "bulk", func(c *salesforce.Config) { c.BulkBatchSize = 20_000 })
+	start := time.Now()
+	err, _ := write(d, districtsRange(record.OpAdd, 0, 20_000, 0)...)
+	took := time.Since(start)
+	require.Len(t, rowErrors(t, err), 19_990)
+	require.Less(t, took, 3*time.Second)
+}
+
+// Polls come at most an eighth of the previous job's time apart, but also up to
+// an eighth of the job's own age: a job that runs long after a quick one backs
+// off to the longest interval instead of being polled at the first poll's delay
+// all along, each poll a request of the daily allocation.
+func TestAJobPolledLongBacksOff(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkRecordsPerSecond: 1000})
+	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
+	d.SetTimings(time.Millisecond, 5*time.Millisecond, 100*time.Millisecond)
+	polls := func() int {
+		n := 0
+		for _, l := range tb.requestLines() {
+			if strings.HasPrefix(l, "GET /jobs/ingest/") && strings.Count(l, "/") == 3 {
+				n++
+			}
+		}
+		return n
+	}
+	err, _ := write(d, districtsRange(record.OpAdd, 0, 1, 0)...) // a quick job
+	require.NoError(t, err)
+	before := polls()
+	err, _ = write(d, districtsRange(record.OpAdd, 1, 1001, 0)...) // a second of processing
+	require.NoError(t, err)
+	// Every 5 ms, that was about 200 polls; backing off, about 35.
+	require.Less(t, polls()-before, 60)
+}
+
+// Once a job is closed Salesforce processes it: polls and results reads that
+// fail for a while (5xx past max_attempts) are made again, and the batch is
+// never returned for the engine to send again as a new job, which would create
+// an insert's records twice.
+func TestClosedJobIsReadUntilItsResultsCome(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	var failing atomic.Int32
+	failing.Store(7)
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/jobs/ingest/") && failing.Add(-1) >= 0 {
+			unavailable(w)
+			return true
+		}
+		return false
+	})
+	cfg := tb.config(func(c *salesforce.Config) { c.InstanceURL = url; c.MaxAttempts = 2 })
+	fields := []string{"Name", "Legacy_Code__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeInsert, KeyColumn: "code", KeyField: "Legacy_Code__c", Fields: fields}
+	d := tb.open(t, cfg, info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "Legacy_Code__c", API: "bulk"})
+	var changes []record.Change
+	for _, id := range []string{"a", "b", "c"} {
+		changes = append(changes, record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{"N " + id, "L-" + id})})
+	}
+	err, _ := write(d, changes...)
+	require.NoError(t, err)
+	require.Negative(t, failing.Load(), "every failure was met")
+	require.Len(t, tb.sim.Records("Account"), 3)
+	require.Len(t, tb.sim.Jobs(), 1)
+}
+
+// A close whose answer was lost may have closed the job: the polls tell. A job
+// still Open is aborted and the batch returned for the engine to retry, since
+// nothing of it was processed; a closed one is awaited like any other.
+func TestAJobWhoseCloseFailedIsAwaitedIfClosed(t *testing.T) {
+	t.Parallel()
+	for _, closes := range []bool{true, false} {
+		t.Run(fmt.Sprintf("closed %v", closes), func(t *testing.T) {
+			t.Parallel()
+			tb := setup(t, sim.Options{})
+			url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodPatch || !strings.Contains(r.URL.Path, "/jobs/ingest/") {
+					return false
+				}
+				body, _ := io.ReadAll(r.Body)
+				if !strings.Contains(string(body), "UploadComplete") {
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					return false
+				}
+				if closes {
+					r.Body = io.NopCloser(bytes.NewReader(body))
+					tb.sim.ServeHTTP(httptest.NewRecorder(), r) // the answer is lost
+				}
+				unavailable(w)
+				return true
+			})
+			d := tb.districts(t, connector.ModeInsert, "bulk", func(c *salesforce.Config) { c.InstanceURL = url; c.MaxAttempts = 1 })
+			err, _ := write(d, districtsRange(record.OpAdd, 0, 3, 0)...)
+			jobs := tb.sim.Jobs()
+			require.Len(t, jobs, 1)
+			if closes {
+				require.NoError(t, err)
+				require.Len(t, tb.accounts(), 3)
+				return
+			}
+			require.ErrorContains(t, err, "HTTP 503")
+			require.False(t, connector.IsPermanent(err), "nothing was processed: the engine may send the batch again")
+			require.Equal(t, sim.StateAborted, jobs[0].State)
+			require.Empty(t, tb.accounts())
+		})
+	}
+}
+
+// When a closed job's outcome cannot be read (a results file refused, the daily
+// allocation spent while polling), its rows fail, naming the job for the admin
+// to check; the batch is not sent again as a new job.
+func TestClosedJobWhoseResultsCannotBeReadFailsItsRowsNamingIt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		handle func(tb *testBundle, w http.ResponseWriter, r *http.Request) bool
+		reason string
+	}{
+		{"results refused", func(tb *testBundle, w http.ResponseWriter, r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/successfulResults") {
+				w.WriteHeader(http.StatusNotFound)
+				w.Write([]byte(`[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`))
+				return true
+			}
+			return false
+		}, "HTTP 404: NOT_FOUND"},
+		{"daily allocation spent while polling", func(tb *testBundle, w http.ResponseWriter, r *http.Request) bool {
+			if isPoll(r) {
+				tb.useUp()
+			}
+			return false
+		}, "REQUEST_LIMIT_EXCEEDED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tb := setup(t, sim.Options{DailyRequests: 1000})
+			url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool { return tc.handle(tb, w, r) })
+			d := tb.districts(t, connector.ModeInsert, "bulk", func(c *salesforce.Config) { c.InstanceURL = url })
+			err, _ := write(d, districtsRange(record.OpAdd, 0, 3, 0)...)
+			got := rowErrors(t, err)
+			require.Len(t, got, 3)
+			jobs := tb.sim.Jobs()
+			require.Len(t, jobs, 1)
+			for _, msg := range got {
+				require.Contains(t, msg, "salesforce: create Account: bulk job "+jobs[0].ID+" was closed, so Salesforce processes it, but its results could not be read (")
+				require.Contains(t, msg, tc.reason)
+				require.Contains(t, msg, "check in Setup > Bulk Data Load Jobs whether it created the record before the next run")
+			}
+		})
+	}
+}
+
+// A job not done in time is aborted, and what Salesforce processed by then
+// keeps its results: only the unprocessed rows fail.
+func TestLateJobIsAbortedAndItsResultsRead(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkRecordsPerSecond: 100, BulkBatchSize: 5})
+	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
+	d.SetJobWait(100 * time.Millisecond)
+	err, _ := write(d, districtsRange(record.OpAdd, 0, 40, 0)...)
+	got := rowErrors(t, err)
+	require.NotEmpty(t, got)
+	require.Less(t, len(got), 40, "some rows were processed before the abort")
+	require.Len(t, tb.accounts(), 40-len(got))
+	job := tb.sim.Jobs()[0]
+	require.Equal(t, sim.StateAborted, job.State)
+	for _, msg := range got {
+		require.Equal(t, "salesforce: upsert Account: not processed: bulk job "+job.ID+" ended Aborted (still InProgress after 100ms, so Sluice aborted it: Setup > Bulk Data Load Jobs shows what held it); the row is sent again on the next run", msg)
+	}
+}
+
+// Inserts without an external ID are created through sObject Collections before
+// the job: when the job then fails, their outcomes stand, and only the job's
+// rows fail. Sending the batch again would create them twice.
+func TestRowsSentAsideKeepTheirOutcomesWhenTheJobFails(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	tb.rejectOn = "Name"
+	tb.reject("Refused", "Names are checked")
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/jobs/ingest") {
+			unavailable(w)
+			return true
+		}
+		return false
+	})
+	fields := []string{"Name", "Legacy_Code__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeInsert, KeyColumn: "code", KeyField: "Legacy_Code__c", Fields: fields}
+	d := tb.open(t, tb.config(func(c *salesforce.Config) { c.InstanceURL = url }), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "Legacy_Code__c", API: "bulk"})
+	err, _ := write(d,
+		record.Change{Op: record.OpAdd, Key: "k-1", Fields: record.MakeFields(fields, []record.Value{"Kept", nil})},
+		record.Change{Op: record.OpAdd, Key: "k-2", Fields: record.MakeFields(fields, []record.Value{"Refused", nil})},
+		record.Change{Op: record.OpAdd, Key: "a", Fields: record.MakeFields(fields, []record.Value{"Keyed", "L-a"})},
+	)
+	got := rowErrors(t, err)
+	require.Equal(t, "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Names are checked", got[1])
+	require.Contains(t, got[2], "HTTP 503")
+	require.NotContains(t, got, 0, "created")
+	require.Len(t, tb.sim.Records("Account"), 1)
+}
+
+// A run writing with Bulk keeps the last requests of the org's daily allocation
+// for the jobs it closed: their polls and results tell their rows' outcomes.
+func TestBulkRunKeepsRequestsForClosedJobs(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{DailyRequests: 200})
+	tb.spend(t, 120) // other integrations of the org
+	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
+	err, _ := write(d, districtsRange(record.OpAdd, 0, 5, 0)...)
+	require.NoError(t, err)
+	err, traced := write(d, districtsRange(record.OpAdd, 5, 10, 0)...)
+	require.True(t, connector.IsPermanent(err), "%v", err)
+	require.ErrorContains(t, err, "requests of the org's daily API allocation are left")
+	require.ErrorContains(t, err, "a run writing with Bulk API 2.0 keeps 100 for polling the jobs it closed and reading their results; the rows are sent again on the next run")
+	require.Zero(t, traced)
+	require.Len(t, tb.sim.Jobs(), 1)
 }
 
 func keys[V any](m map[string]V) []string {

@@ -70,12 +70,14 @@ func (d *Destination) checkFields(desc *sobjectDescribe) error {
 	}
 	creates := d.mode != connector.ModeUpdate
 	updates := d.mode != connector.ModeInsert
-	switch {
-	case creates && !desc.Createable:
+	// Each missing permission is its own problem: all are reported at once.
+	if creates && !desc.Createable {
 		problem("the integration user cannot create %s records, which %s mode does: grant Create on %s in its profile or a permission set", d.object, d.mode, d.object)
-	case updates && !desc.Updateable:
+	}
+	if updates && !desc.Updateable {
 		problem("the integration user cannot edit %s records, which %s mode does: grant Edit on %s in its profile or a permission set", d.object, d.mode, d.object)
-	case d.mode == connector.ModeMirror && !desc.Deletable:
+	}
+	if d.mode == connector.ModeMirror && !desc.Deletable {
 		problem("the integration user cannot delete %s records, which mirror mode does for rows removed from the model: grant Delete on %s", d.object, d.object)
 	}
 	byName := make(map[string]fieldDescribe, len(desc.Fields))

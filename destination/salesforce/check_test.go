@@ -1,7 +1,10 @@
 package salesforce_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -72,4 +75,32 @@ func TestCheckRefusesABadTokenAndAnUnservedVersion(t *testing.T) {
 	d = tb.districts(t, connector.ModeUpsert, "auto", func(c *salesforce.Config) { c.APIVersion = "64.0" })
 	err = d.Check(context.Background())
 	require.ErrorContains(t, err, "the org does not serve REST API version 64.0")
+}
+
+// Every object permission the sync's mode needs and the integration user lacks
+// is reported, at once.
+func TestCheckReportsEveryMissingObjectPermission(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/sobjects/Account/describe") {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		tb.sim.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		for _, p := range []string{"createable", "updateable", "deletable"} {
+			// The object's permissions come first, before its fields'.
+			body = bytes.Replace(body, []byte(`"`+p+`":true`), []byte(`"`+p+`":false`), 1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+		return true
+	})
+	d := tb.districts(t, connector.ModeMirror, "auto", func(c *salesforce.Config) { c.InstanceURL = url })
+	err := d.Check(context.Background())
+	require.True(t, connector.IsPermanent(err))
+	require.ErrorContains(t, err, "the integration user cannot create Account records, which mirror mode does: grant Create on Account")
+	require.ErrorContains(t, err, "the integration user cannot edit Account records, which mirror mode does: grant Edit on Account")
+	require.ErrorContains(t, err, "the integration user cannot delete Account records, which mirror mode does for rows removed from the model: grant Delete on Account")
 }

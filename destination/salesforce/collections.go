@@ -26,8 +26,8 @@ var (
 )
 
 // collectionsWrite sends ops through sObject Collections, at most batch_size
-// records a request, and records each record's outcome in be.
-func (d *Destination) collectionsWrite(ctx context.Context, b *connector.Batch, op operation, ops []recordOp, be *connector.BatchError) error {
+// records a request, and records each record's outcome in t.
+func (d *Destination) collectionsWrite(ctx context.Context, b *connector.Batch, op operation, ops []recordOp, t *tally) error {
 	var locked []recordOp
 	size := max(1, d.limits.BatchRecords)
 	for start := 0; start < len(ops); start += size {
@@ -37,34 +37,33 @@ func (d *Destination) collectionsWrite(ctx context.Context, b *connector.Batch, 
 			if start == 0 {
 				return err // nothing written yet: the engine retries or splits the batch
 			}
-			failRows(be, ops[start:], err)
+			t.failRows(ops[start:], err)
 			break
 		}
-		locked = append(locked, d.applyResults(op, chunk, results, be)...)
+		locked = append(locked, d.applyResults(op, chunk, results, t)...)
 	}
 	if len(locked) > 0 {
-		d.retryLocked(ctx, b, op, locked, be)
+		d.retryLocked(ctx, b, op, locked, t)
 	}
 	return nil
 }
 
 // applyResults records the outcome of each record of a request (results are in
 // input order) and returns the records that met a lock.
-func (d *Destination) applyResults(op operation, ops []recordOp, results []recordResult, be *connector.BatchError) (locked []recordOp) {
+func (d *Destination) applyResults(op operation, ops []recordOp, results []recordResult, t *tally) (locked []recordOp) {
 	// A row may have several records (a delete of duplicates): it fails when any does.
-	failed := map[int]bool{}
-	for _, r := range be.Rows {
-		failed[r.Index] = true
-	}
 	for j, o := range ops {
 		res := results[j]
 		switch {
-		case res.Success, op == opDelete && res.gone():
+		case res.Success:
+			if op == opInsert {
+				t.created = true
+			}
+		case op == opDelete && res.gone():
 		case res.locked():
 			locked = append(locked, o)
-		case !failed[o.row]:
-			failed[o.row] = true
-			be.Fail(o.row, fmt.Errorf("salesforce: %s %s: %s", op.action(), d.object, res.describe()))
+		default:
+			t.fail(o.row, fmt.Errorf("salesforce: %s %s: %s", op.action(), d.object, res.describe()))
 		}
 	}
 	return locked
@@ -72,7 +71,7 @@ func (d *Destination) applyResults(op operation, ops []recordOp, results []recor
 
 // retryLocked sends records that met a lock once more, after a pause, in
 // smaller requests one after another. Those that fail again fail their rows.
-func (d *Destination) retryLocked(ctx context.Context, b *connector.Batch, op operation, locked []recordOp, be *connector.BatchError) {
+func (d *Destination) retryLocked(ctx context.Context, b *connector.Batch, op operation, locked []recordOp, t *tally) {
 	b.Count("locked_records_retried", int64(len(locked)))
 	d.log.Info("records were locked by another transaction: sending them again in smaller requests",
 		logAPI, "collections", "records", len(locked), "pause", d.lockPause)
@@ -80,23 +79,19 @@ func (d *Destination) retryLocked(ctx context.Context, b *connector.Batch, op op
 	if pause > 0 {
 		pause += rand.N(pause/2 + 1)
 	}
-	t := time.NewTimer(pause)
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		t.Stop()
-		failRows(be, locked, fmt.Errorf("salesforce: %s %s: %s: %s (not sent again: the run was cancelled)", op.action(), d.object, codeLocked, lockMessage))
+	if err := sleep(ctx, pause); err != nil {
+		t.failRows(locked, fmt.Errorf("salesforce: %s %s: %s: %s (not sent again: the run was cancelled)", op.action(), d.object, codeLocked, lockMessage))
 		return
 	}
 	for start := 0; start < len(locked); start += lockRetryBatch {
 		chunk := locked[start:min(start+lockRetryBatch, len(locked))]
 		results, err := d.sendCollection(ctx, b, op, chunk)
 		if err != nil {
-			failRows(be, chunk, err)
+			t.failRows(chunk, err)
 			continue
 		}
-		for _, o := range d.applyResults(op, chunk, results, be) {
-			failRows(be, []recordOp{o}, fmt.Errorf("salesforce: %s %s: %s: %s (locked again when sent a second time; the next run sends it again: if this persists, lower max_in_flight or write records of one parent together)",
+		for _, o := range d.applyResults(op, chunk, results, t) {
+			t.fail(o.row, fmt.Errorf("salesforce: %s %s: %s: %s (locked again when sent a second time; the next run sends it again: if this persists, lower max_in_flight or write records of one parent together)",
 				op.action(), d.object, codeLocked, lockMessage))
 		}
 	}

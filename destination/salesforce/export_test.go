@@ -10,3 +10,7 @@ func (d *Destination) SetTimings(lockPause, pollFirst, pollMax time.Duration) {
 
 // SharesBudget reports whether two destinations pace their requests by one budget.
 func SharesBudget(a, b *Destination) bool { return a.client.Budget == b.client.Budget }
+
+// SetJobWait shortens how long a Bulk job may take before it is aborted, and
+// how long a closed job's results are read again when reading them fails.
+func (d *Destination) SetJobWait(wait time.Duration) { d.jobWait = wait }

@@ -264,3 +264,30 @@ func (tb *testBundle) requestLines() []string {
 	}
 	return out
 }
+
+// intercept serves the org behind a handler that answers the requests handle
+// takes (returning true) and passes the others on; it returns the handler's URL,
+// for instance_url.
+func (tb *testBundle) intercept(t *testing.T, handle func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !handle(w, r) {
+			tb.sim.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// unavailable answers a 503, which is worth retrying.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write([]byte(`[{"errorCode":"SERVER_UNAVAILABLE","message":"try later"}]`))
+}
+
+// isPoll tells a request for a Bulk job's state (not its results).
+func isPoll(r *http.Request) bool {
+	_, rest, ok := strings.Cut(r.URL.Path, "/jobs/ingest/")
+	return ok && r.Method == http.MethodGet && rest != "" && !strings.Contains(rest, "/")
+}

@@ -26,6 +26,17 @@ func (tb *testBundle) spend(t *testing.T, n int) {
 	}
 }
 
+// useUp spends what is left of the org's daily allocation, as other
+// integrations would.
+func (tb *testBundle) useUp() {
+	used, limit := tb.sim.APIUsage()
+	for range limit - used {
+		req := httptest.NewRequest(http.MethodGet, "/services/data/v62.0/limits", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		tb.sim.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
 // Sforce-Limit-Info on every answer is the org's count of the last 24 hours:
 // other integrations spend the same allocation. The budget follows it and stops
 // sending when none is left, instead of running into 403 REQUEST_LIMIT_EXCEEDED.

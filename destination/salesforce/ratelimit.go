@@ -40,9 +40,14 @@ func limitInfo(h http.Header) *saas.DailyState {
 // observe passes Salesforce's count of the org's requests to the budget: every
 // integration of the org spends the same allocation, and the header says how
 // much of it is left. A lower daily limit of the user's (rate_limit.daily) is
-// measured against the org's usage too.
-func observe(h http.Header, f *saas.Feedback) {
+// measured against the org's usage too. The destination keeps the count for
+// keepReserve.
+func (d *Destination) observe(h http.Header, f *saas.Feedback) {
 	f.Daily = limitInfo(h)
+	if f.Daily != nil {
+		s := *f.Daily
+		d.usage.Store(&s)
+	}
 }
 
 // isDailyLimit reports Salesforce's refusal for a spent daily allocation: 403

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sluicehq/sluice/connector"
@@ -17,9 +19,12 @@ import (
 // unprocessedrecords (the uploaded columns). Each result row is matched to its
 // batch row by the key column the upload carried: the external ID for inserts
 // and upserts, the Id for updates and deletes (the first 15 characters, which
-// are the same in an Id's 15- and 18-character forms). A result goes to the
-// record that sent its exact text first; records that share a key take its
-// results in turn; a record no result names fails.
+// are the same in an Id's 15- and 18-character forms). When records share a key
+// (an insert on an External ID that is not unique, two updates of one record),
+// a result goes to the record whose every cell it echoes; records alike in
+// every cell, or results whose cells cannot be compared, take the key's results
+// in turn, the record that sent the key's exact text first. A record no result
+// names fails.
 
 type fateState uint8
 
@@ -45,13 +50,18 @@ type resultMatcher struct {
 	// Records waiting for a result, by the key's text as sent and by key (see
 	// key): a result takes the record that sent its exact text first.
 	exact, loose map[string][]int
-	fates        []fate
+	// The records that share a key with others, by their line's cells (see
+	// lineKey), and the keys they share.
+	byLine map[string][]int
+	shared map[string]bool
+	header []string // the upload's columns
+	fates  []fate
 
 	matched, unmatched, left int
 	processed                int // results that are successes or failures
 }
 
-func (d *Destination) newResultMatcher(op operation, ops []recordOp) *resultMatcher {
+func (d *Destination) newResultMatcher(b *connector.Batch, op operation, ops []recordOp) *resultMatcher {
 	m := &resultMatcher{d: d, op: op, keyCol: d.extID, fates: make([]fate, len(ops)), left: len(ops),
 		exact: make(map[string][]int, len(ops)), loose: make(map[string][]int, len(ops))}
 	if op == opUpdate || op == opDelete {
@@ -65,7 +75,32 @@ func (d *Destination) newResultMatcher(op operation, ops []recordOp) *resultMatc
 		m.exact[sent] = append(m.exact[sent], j)
 		m.loose[m.key(sent)] = append(m.loose[m.key(sent)], j)
 	}
+	for k, q := range m.loose {
+		if len(q) < 2 {
+			continue
+		}
+		if m.byLine == nil {
+			m.byLine, m.shared = map[string][]int{}, map[string]bool{}
+			m.header = d.csvHeader(op)
+		}
+		m.shared[k] = true
+		for _, j := range q {
+			line := lineKey(d.csvCells(b, op, &ops[j]))
+			m.byLine[line] = append(m.byLine[line], j)
+		}
+	}
 	return m
+}
+
+// lineKey is the text a record's line is known by: its cells, each with its length.
+func lineKey(cells []string) string {
+	var b strings.Builder
+	for _, c := range cells {
+		b.WriteString(strconv.Itoa(len(c)))
+		b.WriteByte(':')
+		b.WriteString(c)
+	}
+	return b.String()
 }
 
 // key is how a result's key cell is compared with the sent value.
@@ -95,9 +130,9 @@ func (m *resultMatcher) read(kind string, body []byte) error {
 		return m.unreadable(kind, err)
 	}
 	header = append([]string(nil), header...)
+	header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	keyAt, errorAt := -1, -1
 	for i, h := range header {
-		h = strings.TrimPrefix(h, "\ufeff")
 		switch {
 		case strings.EqualFold(h, m.keyCol):
 			keyAt = i
@@ -114,6 +149,19 @@ func (m *resultMatcher) read(kind string, body []byte) error {
 	if keyAt < 0 && !(m.keyCol == idField && idAt >= 0) {
 		return m.unreadable(kind, fmt.Errorf("no %s column in %q", m.keyCol, strings.Join(header, ",")))
 	}
+	// Where the results echo each uploaded column, to tell apart records that
+	// share a key; nil when some column is missing.
+	var echo []int
+	if m.byLine != nil {
+		echo = make([]int, len(m.header))
+		for k, name := range m.header {
+			echo[k] = slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, name) })
+			if echo[k] < 0 {
+				echo = nil
+				break
+			}
+		}
+	}
 	state := fateSucceeded
 	switch kind {
 	case "failedResults":
@@ -121,6 +169,7 @@ func (m *resultMatcher) read(kind string, body []byte) error {
 	case "unprocessedrecords":
 		state = fateUnprocessed
 	}
+	var cells []string
 	for {
 		row, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -143,13 +192,28 @@ func (m *resultMatcher) read(kind string, body []byte) error {
 		if state == fateFailed {
 			f.code, f.message = parseBulkError(cell(errorAt))
 		}
-		m.assign(key, f)
+		line := ""
+		if echo != nil && m.shared[m.key(key)] {
+			cells = cells[:0]
+			for _, i := range echo {
+				cells = append(cells, cell(i))
+			}
+			line = lineKey(cells)
+		}
+		m.assign(key, line, f)
 	}
 }
 
-// assign gives its fate to the next record waiting on the key cell sent.
-func (m *resultMatcher) assign(sent string, f fate) {
-	j, ok := m.take(m.exact, sent)
+// assign gives its fate to the next record waiting on the key cell sent: the
+// one whose line the result echoes (line, "" when unknown), if any.
+func (m *resultMatcher) assign(sent, line string, f fate) {
+	j, ok := 0, false
+	if line != "" {
+		j, ok = m.take(m.byLine, line)
+	}
+	if !ok {
+		j, ok = m.take(m.exact, sent)
+	}
 	if !ok {
 		j, ok = m.take(m.loose, m.key(sent))
 	}

@@ -59,11 +59,13 @@ type Destination struct {
 	jsonHint atomic.Int64           // the last sObject Collections body's size
 	csvHint  atomic.Int64           // the last Bulk upload's size
 	// jobSpan is how long the last Bulk job took from closing to processed
-	// (nanoseconds; 0 until one was): polls come at most an eighth of it apart.
+	// (nanoseconds; 0 until one was): see pollLimit.
 	jobSpan atomic.Int64
+	// usage is the org's API usage Salesforce last reported (Sforce-Limit-Info).
+	usage atomic.Pointer[saas.DailyState]
 
 	// Timings, set from the package's defaults; tests shorten them.
-	lockPause, pollFirst, pollMax time.Duration
+	lockPause, pollFirst, pollMax, jobWait time.Duration
 }
 
 // field is one field written: its index in the record's fields, its name, and
@@ -140,7 +142,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 		limits:    limits,
 		bulkBatch: cfg.BulkBatchSize,
 		http:      saas.NewHTTPClient(limits.InFlight, limits.Timeout),
-		lockPause: lockRetryPause, pollFirst: pollFirst, pollMax: pollMax,
+		lockPause: lockRetryPause, pollFirst: pollFirst, pollMax: pollMax, jobWait: maxJobWait,
 	}
 	if err := d.planFields(sc); err != nil {
 		return nil, connector.Permanent(err)
@@ -152,7 +154,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 		// every sync writing to it in the process shares one budget.
 		Budget:      saas.SharedBudget("salesforce|"+cfg.InstanceURL, limits.Rate, limits.InFlight),
 		Authorize:   d.authorize,
-		Observe:     observe,
+		Observe:     d.observe,
 		IsThrottled: isThrottled,
 		UserAgent:   "sluice",
 		// A Bulk job's results echo its upload.

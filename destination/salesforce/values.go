@@ -164,6 +164,12 @@ func valueText(v record.Value) string {
 			return "-Infinity"
 		}
 	}
+	return csvCell(v)
+}
+
+// csvCell is the text of v's cell in a Bulk API 2.0 CSV upload, as Salesforce
+// reads it (unquoted): "#N/A" for null and the empty string.
+func csvCell(v record.Value) string {
 	var scratch []byte
 	b := appendCSVValue(nil, v, &scratch)
 	if len(b) > 1 && b[0] == '"' {

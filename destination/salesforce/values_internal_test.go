@@ -109,12 +109,18 @@ func TestSOQLLiterals(t *testing.T) {
 
 // Polls of a job come at most an eighth of the previous job's time apart, so a
 // job the org processes in seconds is seen done within a fraction of that, not
-// up to 5 s later; never closer than the first poll's delay, never farther than
-// the longest.
+// up to 5 s later; a job that has run longer than that is polled at most an
+// eighth of its own age apart, so that one taking minutes after quick ones is
+// not polled every 250 ms; never closer than the first poll's delay, never
+// farther than the longest.
 func TestPollLimit(t *testing.T) {
 	first, last := 250*time.Millisecond, 5*time.Second
-	require.Equal(t, last, pollLimit(first, last, 0), "no job processed yet")
-	require.Equal(t, time.Second, pollLimit(first, last, 8*time.Second))
-	require.Equal(t, first, pollLimit(first, last, time.Second))
-	require.Equal(t, last, pollLimit(first, last, 10*time.Minute))
+	require.Equal(t, last, pollLimit(first, last, 0, time.Second), "no job processed yet: polls just double")
+	require.Equal(t, time.Second, pollLimit(first, last, 8*time.Second, time.Second))
+	require.Equal(t, first, pollLimit(first, last, time.Second, time.Second))
+	require.Equal(t, last, pollLimit(first, last, 10*time.Minute, time.Second))
+	// After a quick job, a job queued for minutes backs off with its age.
+	require.Equal(t, first, pollLimit(first, last, 100*time.Millisecond, time.Second))
+	require.Equal(t, 2*time.Second, pollLimit(first, last, 100*time.Millisecond, 16*time.Second))
+	require.Equal(t, last, pollLimit(first, last, 100*time.Millisecond, 10*time.Minute))
 }

@@ -2,7 +2,6 @@ package salesforce
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -45,6 +44,9 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 	if err := d.dailySpent(); err != nil {
 		return err
 	}
+	if err := d.keepReserve(); err != nil {
+		return err
+	}
 	var writes, removes []int
 	for i := range b.Changes {
 		switch {
@@ -55,55 +57,88 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 		}
 		// Other modes never receive removals; one that came would be a no-op.
 	}
-	be := &connector.BatchError{}
+	t := &tally{}
 	var writeErr, removeErr error
 	if len(removes) > 0 {
-		removeErr = d.removeRows(ctx, b, removes, be)
+		removeErr = d.removeRows(ctx, b, removes, t)
 	}
 	if len(writes) > 0 {
-		writeErr = d.writeRows(ctx, b, writes, be)
+		writeErr = d.writeRows(ctx, b, writes, t)
 	}
-	if err := combine(be, writes, writeErr, removes, removeErr); err != nil {
-		return err
-	}
-	if be.Len() > 0 {
-		return be
-	}
-	return nil
+	return t.settle(writes, writeErr, removes, removeErr)
 }
 
-// combine decides a batch's outcome when it held both writes and removals. A part
-// refused permanently fails its own rows only; any other failure of a part is
-// returned whole, so that the engine retries or splits the batch.
-func combine(be *connector.BatchError, writes []int, writeErr error, removes []int, removeErr error) error {
-	if writeErr == nil && removeErr == nil {
-		return nil
+// tally is one Write's record of its rows' outcomes: the rows that failed, each
+// once with its first reason, how many of them were refused before anything was
+// sent (which the batch sent again would refuse the same way), and whether
+// records were created (which it would create again).
+type tally struct {
+	be      connector.BatchError
+	failed  map[int]bool
+	refused int
+	created bool
+}
+
+// refuse records err as the failure of a row refused before it was sent.
+func (t *tally) refuse(row int, err error) {
+	if !t.failed[row] {
+		t.refused++
 	}
-	if len(writes) == 0 || len(removes) == 0 {
-		return errors.Join(writeErr, removeErr)
+	t.fail(row, err)
+}
+
+// fail records err as the failure of row, unless the row failed already (a row
+// with several records fails on the first).
+func (t *tally) fail(row int, err error) {
+	if t.failed[row] {
+		return
 	}
-	parts := []struct {
-		rows []int
-		err  error
-	}{{writes, writeErr}, {removes, removeErr}}
-	for _, part := range parts {
-		if part.err != nil && (!connector.IsPermanent(part.err) || connector.IsDivisible(part.err)) {
-			return part.err
-		}
+	if t.failed == nil {
+		t.failed = map[int]bool{}
 	}
-	failed := map[int]bool{}
-	for _, r := range be.Rows {
-		failed[r.Index] = true
+	t.failed[row] = true
+	t.be.Fail(row, err)
+}
+
+// failRows records err as the failure of every row ops serve that has not failed yet.
+func (t *tally) failRows(ops []recordOp, err error) {
+	for i := range ops {
+		t.fail(ops[i].row, err)
 	}
-	for _, part := range parts {
-		if part.err == nil {
-			continue
-		}
-		for _, i := range part.rows {
-			if !failed[i] {
-				be.Fail(i, part.err)
+}
+
+// settle decides a batch's outcome from its parts' (writes and removals). A
+// part's error that refers to the whole batch is returned as it is, for the
+// engine to retry or split the batch, only while that loses and duplicates
+// nothing: no row has an outcome from Salesforce yet (rows refused before
+// sending are refused again) and no record was created. A permanent error of
+// one part of two is not returned either: the other part's rows may be done.
+// Otherwise the failed part's rows that have no outcome fail with its error, and
+// the rows that have one keep it.
+func (t *tally) settle(writes []int, writeErr error, removes []int, removeErr error) error {
+	if writeErr != nil || removeErr != nil {
+		if t.be.Len() == t.refused && !t.created {
+			single := len(writes) == 0 || len(removes) == 0
+			for _, err := range []error{removeErr, writeErr} {
+				if err != nil && (single || !connector.IsPermanent(err) || connector.IsDivisible(err)) {
+					return err
+				}
 			}
 		}
+		for _, part := range []struct {
+			rows []int
+			err  error
+		}{{removes, removeErr}, {writes, writeErr}} {
+			if part.err == nil {
+				continue
+			}
+			for _, i := range part.rows {
+				t.fail(i, part.err)
+			}
+		}
+	}
+	if t.be.Len() > 0 {
+		return &t.be
 	}
 	return nil
 }
@@ -120,25 +155,30 @@ func (d *Destination) writeOperation() operation {
 }
 
 // writeRows sends the added and changed rows at idx (indices into b.Changes),
-// recording the rows Salesforce refused in be. It returns an error when the
+// recording the rows Salesforce refused in t. It returns an error when the
 // whole batch failed.
-func (d *Destination) writeRows(ctx context.Context, b *connector.Batch, idx []int, be *connector.BatchError) error {
+func (d *Destination) writeRows(ctx context.Context, b *connector.Batch, idx []int, t *tally) error {
 	op := d.writeOperation()
 	ops := make([]recordOp, 0, len(idx))
 	for _, i := range idx {
 		ch := &b.Changes[i]
-		o := recordOp{row: i, values: ch.Fields.Values()}
+		values, err := d.rowValues(ch)
+		if err != nil {
+			t.refuse(i, fmt.Errorf("salesforce: %s %s: %w", op.action(), d.object, err))
+			continue
+		}
+		o := recordOp{row: i, values: values}
 		if d.extID != "" {
 			o.ext = d.extText(ch, o.values)
 			if o.ext == "" && op != opInsert && !d.byID {
-				be.Fail(i, fmt.Errorf("salesforce: %s %s: the row's %s is empty, so Salesforce cannot find its record: fill it in the model", op.action(), d.object, d.extID))
+				t.refuse(i, fmt.Errorf("salesforce: %s %s: the row's %s is empty, so Salesforce cannot find its record: fill it in the model", op.action(), d.object, d.extID))
 				continue
 			}
 		}
 		if d.byID {
 			o.id = valueText(o.values[d.idIndex])
 			if o.id == "" {
-				be.Fail(i, fmt.Errorf("salesforce: update %s: the row's Id is empty, so Salesforce cannot find its record: fill it in the model", d.object))
+				t.refuse(i, fmt.Errorf("salesforce: update %s: the row's Id is empty, so Salesforce cannot find its record: fill it in the model", d.object))
 				continue
 			}
 		}
@@ -146,7 +186,7 @@ func (d *Destination) writeRows(ctx context.Context, b *connector.Batch, idx []i
 	}
 	if op == opUpdate && !d.byID && len(ops) > 0 {
 		var err error
-		if ops, err = d.resolveUpdates(ctx, b, ops, be); err != nil {
+		if ops, err = d.resolveUpdates(ctx, b, ops, t); err != nil {
 			return err
 		}
 	}
@@ -154,15 +194,59 @@ func (d *Destination) writeRows(ctx context.Context, b *connector.Batch, idx []i
 		return nil
 	}
 	if d.viaBulk(len(ops)) {
-		return d.bulkWrite(ctx, b, op, ops, be)
+		return d.bulkWrite(ctx, b, op, ops, t)
 	}
-	return d.collectionsWrite(ctx, b, op, ops, be)
+	return d.collectionsWrite(ctx, b, op, ops, t)
+}
+
+// rowValues are an added or changed row's values laid out as the sync's fields
+// (d.sync.Fields), which index them. The engine lays them out so; values of
+// another number are found by name rather than read out of range.
+func (d *Destination) rowValues(ch *record.Change) ([]record.Value, error) {
+	values := ch.Fields.Values()
+	if len(values) == len(d.sync.Fields) {
+		return values, nil
+	}
+	names := ch.Fields.Names
+	out := make([]record.Value, len(d.sync.Fields))
+	for i, name := range d.sync.Fields {
+		j := fieldAt(names, i, name)
+		if j < 0 || j >= len(values) {
+			return nil, fmt.Errorf("the row carries the fields %s, without %s, which the sync writes: the row cannot be written as the mappings say (report this as a bug in Sluice)",
+				fieldList(names), name)
+		}
+		out[i] = values[j]
+	}
+	return out, nil
+}
+
+// fieldList names fields in a message.
+func fieldList(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// fieldAt is the index in names of the field name: at, when names has it there,
+// or else its last position, the name compared without case as Salesforce reads
+// field names; -1 when names lacks it.
+func fieldAt(names []string, at int, name string) int {
+	if at >= 0 && at < len(names) && strings.EqualFold(names[at], name) {
+		return at
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if strings.EqualFold(names[i], name) {
+			return i
+		}
+	}
+	return -1
 }
 
 // resolveUpdates finds the record Id of each update by its external ID. A row
 // whose record does not exist, or that several records match, fails: update
 // mode changes existing records only.
-func (d *Destination) resolveUpdates(ctx context.Context, b *connector.Batch, ops []recordOp, be *connector.BatchError) ([]recordOp, error) {
+func (d *Destination) resolveUpdates(ctx context.Context, b *connector.Batch, ops []recordOp, t *tally) ([]recordOp, error) {
 	values := make([]string, 0, len(ops))
 	for _, o := range ops {
 		values = append(values, o.ext)
@@ -179,9 +263,9 @@ func (d *Destination) resolveUpdates(ctx context.Context, b *connector.Batch, op
 			o.id = ids[0]
 			kept = append(kept, o)
 		case 0:
-			be.Fail(o.row, fmt.Errorf("salesforce: update %s: no %s has %s = %q: update mode changes existing records only (use upsert to create them)", d.object, d.object, d.extID, o.ext))
+			t.refuse(o.row, fmt.Errorf("salesforce: update %s: no %s has %s = %q: update mode changes existing records only (use upsert to create them)", d.object, d.object, d.extID, o.ext))
 		default:
-			be.Fail(o.row, fmt.Errorf("salesforce: update %s: %d records of %s have %s = %q (%s): make the field unique in Salesforce, or remove the duplicates", d.object, len(ids), d.object, d.extID, o.ext, strings.Join(ids, ", ")))
+			t.refuse(o.row, fmt.Errorf("salesforce: update %s: %d records of %s have %s = %q (%s): make the field unique in Salesforce, or remove the duplicates", d.object, len(ids), d.object, d.extID, o.ext, strings.Join(ids, ", ")))
 		}
 	}
 	return kept, nil
@@ -190,12 +274,15 @@ func (d *Destination) resolveUpdates(ctx context.Context, b *connector.Batch, op
 // removeRows deletes the records of the removed rows at idx (mirror mode): their
 // external IDs find their Ids, and a delete removes them (to the Recycle Bin).
 // A row whose record is not found is already gone, which is success.
-func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []int, be *connector.BatchError) error {
+func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []int, t *tally) error {
 	var ops []recordOp
 	var values []string
 	for _, i := range idx {
-		ch := &b.Changes[i]
-		ext := d.extText(ch, ch.Fields.Values())
+		ext, err := d.removedExt(&b.Changes[i])
+		if err != nil {
+			t.refuse(i, err)
+			continue
+		}
 		if ext == "" {
 			continue // no record can carry an empty external ID: nothing to remove
 		}
@@ -223,12 +310,36 @@ func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []
 		return nil
 	}
 	if d.viaBulk(len(deletes)) {
-		return d.bulkWrite(ctx, b, opDelete, deletes, be)
+		return d.bulkWrite(ctx, b, opDelete, deletes, t)
 	}
-	return d.collectionsWrite(ctx, b, opDelete, deletes, be)
+	return d.collectionsWrite(ctx, b, opDelete, deletes, t)
 }
 
-// extText is the text of the row's external ID value, "" when it has none.
+// removedExt is the text of a removed row's external ID. A removed row carries
+// the fields it was last synced with, laid out by the mappings of that run,
+// which may have changed since: the value is found by its field's name.
+func (d *Destination) removedExt(ch *record.Change) (string, error) {
+	if d.extField < 0 {
+		return ch.Key, nil
+	}
+	names := ch.Fields.Names
+	values := ch.Fields.Values()
+	i := d.extField
+	if names != nil || i >= len(values) {
+		i = fieldAt(names, i, d.extID)
+	}
+	if i >= 0 && i < len(values) {
+		return valueText(values[i]), nil
+	}
+	if strings.EqualFold(d.sync.KeyField, d.extID) {
+		return ch.Key, nil // the model's key was the external ID, then unmapped
+	}
+	return "", fmt.Errorf("salesforce: delete %s: the row was last synced with the fields %s, without %s (external_id_field), so Salesforce cannot find its record: the mappings changed since; delete the record in Salesforce if it should go",
+		d.object, fieldList(names), d.extID)
+}
+
+// extText is the text of an added or changed row's external ID value, "" when
+// it has none.
 func (d *Destination) extText(ch *record.Change, values []record.Value) string {
 	if d.extField < 0 {
 		return ch.Key
@@ -242,18 +353,4 @@ func (d *Destination) fieldValue(f field, o *recordOp, b *connector.Batch) recor
 		return b.Changes[o.row].Key
 	}
 	return o.values[f.index]
-}
-
-// failRows records err as the failure of every row ops serve, once each.
-func failRows(be *connector.BatchError, ops []recordOp, err error) {
-	failed := map[int]bool{}
-	for _, r := range be.Rows {
-		failed[r.Index] = true
-	}
-	for _, o := range ops {
-		if !failed[o.row] {
-			failed[o.row] = true
-			be.Fail(o.row, err)
-		}
-	}
 }
