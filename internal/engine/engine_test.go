@@ -606,3 +606,48 @@ func TestRunPlannerAndFinisher(t *testing.T) {
 	require.Contains(t, r.Error, "replace session not closed")
 	require.False(t, p.results[1].Complete)
 }
+
+// finishing is a Finisher whose FinishRun runs finish with its context.
+type finishing struct {
+	*capture
+	finish func(ctx context.Context) error
+}
+
+func (f *finishing) PlanRun(context.Context, connector.RunPlan) error { return nil }
+func (f *finishing) FinishRun(ctx context.Context, _ connector.RunResult) error {
+	return f.finish(ctx)
+}
+
+// FinishRun can be interrupted: a run cancelled while the destination finishes
+// (a long wait for Meta to take a replace session's last batch) stops it. A run
+// cancelled before still lets the destination finish, to abandon what it opened.
+func TestFinishRunContext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 10, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &finishing{capture: h.dest, finish: func(fctx context.Context) error {
+		cancel()
+		select {
+		case <-fctx.Done():
+			return fctx.Err()
+		case <-time.After(10 * time.Second):
+			return errors.New("FinishRun was not interrupted")
+		}
+	}}
+	h.dest.wrap = f
+	r, err := h.engine.Run(ctx, engine.RunParams{Sync: "s"})
+	require.NoError(t, err)
+	require.Contains(t, r.Error, "context canceled")
+
+	h2 := newHarness(t, 10, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1})
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	h2.dest.misbehave = func(*connector.Batch) error { cancel2(); return nil }
+	var finishErr error
+	h2.dest.wrap = &finishing{capture: h2.dest, finish: func(fctx context.Context) error {
+		finishErr = fctx.Err()
+		return nil
+	}}
+	_, err = h2.engine.Run(ctx2, engine.RunParams{Sync: "s"})
+	require.NoError(t, err)
+	require.NoError(t, finishErr, "a run cancelled before finishing still finishes with a live context")
+}

@@ -249,7 +249,13 @@ func (r *runner) execute(ctx context.Context) (err error) {
 	if f, ok := dest.(connector.Finisher); ok && planned {
 		res := connector.RunResult{Succeeded: r.live.succeeded.Load(), Failed: r.live.failed.Load()}
 		res.Complete = sendErr == nil && comErr == nil && ctx.Err() == nil && res.Failed == 0 && res.Succeeded == counts.planned.Total()
-		if err := f.FinishRun(context.WithoutCancel(ctx), res); err != nil {
+		// A run cancelled before it finishes still tells the destination (to
+		// abandon what it opened); one cancelled while finishing stops it.
+		fctx := ctx
+		if ctx.Err() != nil {
+			fctx = context.WithoutCancel(ctx)
+		}
+		if err := f.FinishRun(fctx, res); err != nil {
 			sendErr = errors.Join(sendErr, fmt.Errorf("destination %s: finish the run: %w", plan.dest.Name, err))
 		}
 	}
