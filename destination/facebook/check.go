@@ -68,7 +68,7 @@ func (d *Destination) Check(ctx context.Context) error {
 // Meta's transient errors, no answer) as the engine retries writes.
 func (d *Destination) readAudience(ctx context.Context) (audienceInfo, error) {
 	action := "read audience " + d.audience
-	q := d.query(url.Values{"fields": {audienceFields}})
+	q := url.Values{"fields": {audienceFields}}
 	for attempt := 1; ; attempt++ {
 		resp, err := d.client.Do(ctx, nil, saas.Request{Method: http.MethodGet, Path: "/" + d.audience, Query: q})
 		switch {
@@ -93,12 +93,8 @@ func (d *Destination) readAudience(ctx context.Context) (audienceInfo, error) {
 		if wait > maxControlWait {
 			return audienceInfo{}, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return audienceInfo{}, ctx.Err()
+		if err := d.sleep(ctx, wait); err != nil {
+			return audienceInfo{}, err
 		}
 	}
 }

@@ -295,7 +295,10 @@ type Destination struct {
 	http   *http.Client
 	client *saas.Client
 	usage  *usage
-	proof  string // appsecret_proof, when app_secret is set
+	// now and sleep are the clock of a replace session's age and of the waits
+	// between a check's or a session's control batch's attempts; tests replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 
 	mu      sync.Mutex
 	planned bool // PlanRun was called: the run's changes are the engine's diff
@@ -366,11 +369,13 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 		log:    logger.With(logSync, p.Sync.Name, logAudience, strings.TrimSpace(sc.AudienceID)),
 		schema: sch, limits: limits,
 		http: saas.NewHTTPClient(limits.InFlight, limits.Timeout),
+		now:  time.Now, sleep: sleep,
 	}
+	var proof string
 	if cfg.AppSecret != "" {
 		mac := hmac.New(sha256.New, []byte(cfg.AppSecret))
 		mac.Write([]byte(cfg.AccessToken))
-		d.proof = hex.EncodeToString(mac.Sum(nil))
+		proof = hex.EncodeToString(mac.Sum(nil))
 	}
 	// The score and the business-use-case budget are the ad account's, shared by
 	// every app and token writing to it: the account keys the budget and the
@@ -384,7 +389,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 	}
 	budget := saas.SharedBudget(key, seed, limits.InFlight)
 	d.usage = newUsage(d.account, key, cfg.Tuning, d.log)
-	d.http.Transport = transport{base: d.http.Transport, pacer: d.usage.pacer}
+	d.http.Transport = transport{base: d.http.Transport, pacer: d.usage.pacer, proof: proof}
 	d.client = &saas.Client{
 		BaseURL: cfg.BaseURL, HTTP: d.http, Budget: budget,
 		Authorize: d.authorize, Observe: d.usage.observe, IsThrottled: isThrottled, UserAgent: "sluice",
@@ -394,6 +399,18 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 
 func (d *Destination) authorize(r *http.Request) {
 	r.Header.Set("Authorization", "Bearer "+d.cfg.AccessToken)
+}
+
+// sleep waits for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Capabilities are Meta's limits for the ad account lowered by the user's keys.

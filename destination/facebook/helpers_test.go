@@ -1,17 +1,23 @@
 package facebook_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
@@ -27,6 +33,87 @@ const (
 type testBundle struct {
 	sim *sim.Server
 	srv *httptest.Server
+
+	mu        sync.Mutex
+	intercept func(w http.ResponseWriter, r *http.Request, body []byte) bool
+}
+
+// interceptWith makes f see each request before the simulator, with its body;
+// a request f answers (returning true) never reaches the simulator.
+func (tb *testBundle) interceptWith(f func(w http.ResponseWriter, r *http.Request, body []byte) bool) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.intercept = f
+}
+
+func (tb *testBundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tb.mu.Lock()
+	f := tb.intercept
+	tb.mu.Unlock()
+	if f != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if f(w, r, body) {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	tb.sim.ServeHTTP(w, r)
+}
+
+// sessionOf reads the session parameter of a usersreplace request's body.
+func sessionOf(body []byte) (seq int64, last bool) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return 0, false
+	}
+	var sp struct {
+		Seq  int64 `json:"batch_seq"`
+		Last bool  `json:"last_batch_flag"`
+	}
+	_ = json.Unmarshal([]byte(form.Get("session")), &sp)
+	return sp.Seq, sp.Last
+}
+
+// fakeTime is a hand-moved clock for a destination's waits: a wait moves it
+// on at once, and ends the pause a throttling answer put on the destination's
+// budget (which runs on the real clock).
+type fakeTime struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func newFakeTime(d *facebook.Destination) *fakeTime {
+	ft := &fakeTime{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	d.SetClock(ft.Now, func(ctx context.Context, wait time.Duration) error {
+		ft.mu.Lock()
+		ft.now = ft.now.Add(wait)
+		ft.waits = append(ft.waits, wait)
+		ft.mu.Unlock()
+		d.SetBudget(saas.NewBudget(connector.RateLimits{}, 8))
+		return ctx.Err()
+	})
+	return ft
+}
+
+func (ft *fakeTime) Now() time.Time {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return ft.now
+}
+
+func (ft *fakeTime) Advance(d time.Duration) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.now = ft.now.Add(d)
+}
+
+// longest is the longest wait so far.
+func (ft *fakeTime) longest() time.Duration {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return slices.Max(append([]time.Duration{0}, ft.waits...))
 }
 
 // setup starts a simulator that keeps request bodies, accepts the test token and
@@ -41,7 +128,7 @@ func setup(t testing.TB, opts sim.Options) *testBundle {
 		opts.Audiences = map[string]string{audienceID: account}
 	}
 	tb := &testBundle{sim: sim.New(opts)}
-	tb.srv = httptest.NewServer(tb.sim)
+	tb.srv = httptest.NewServer(tb)
 	t.Cleanup(tb.srv.Close)
 	return tb
 }

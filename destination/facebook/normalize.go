@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Keys are the customer-file schema keys Sluice sends, in Meta's documentation
@@ -23,19 +25,26 @@ var (
 	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	usZIP     = regexp.MustCompile(`^(\d{5})(?:-?\d{4})?$`)
 	emailForm = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// phoneExt is an extension written after a number ("ext 34", "x34", "#34"):
+	// not part of the number Meta matches on.
+	phoneExt = regexp.MustCompile(`(?i)\s*(?:#|x\.?|ext(?:ension)?\.?)\s*:?\s*\d{1,6}\s*$`)
+	// phoneTrunk is a national trunk prefix written after the country code, as in
+	// "+44 (0)20 7946 0958": dialled at home, not from abroad.
+	phoneTrunk = regexp.MustCompile(`\(\s*0\s*\)`)
 )
 
 // Normalize turns one identifier as the warehouse holds it into the value Meta
 // matches on, hashed when Meta expects it hashed. An empty input is an unknown
 // cell (""); an input that cannot be a valid identifier is an error naming why.
-// A value that is already a lowercase SHA-256 digest is passed through, so that a
-// model may hash in the warehouse.
+// A value that is already a SHA-256 digest (64 hex digits) is passed through in
+// lower case, so that a model may hash in the warehouse; for every hashed key,
+// ZIP and DOBY included, no valid plain value has that form.
 func Normalize(key, raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return "", nil
 	}
-	if hashed(key) && sha256Hex.MatchString(strings.ToLower(raw)) && key != "DOBY" && key != "ZIP" {
+	if hashed(key) && sha256Hex.MatchString(strings.ToLower(raw)) {
 		return strings.ToLower(raw), nil
 	}
 	v, err := normalize(key, raw)
@@ -58,7 +67,7 @@ func normalize(key, raw string) (string, error) {
 		}
 		return v, nil
 	case "PHONE":
-		v := strings.TrimLeft(onlyDigits(raw), "0")
+		v := strings.TrimLeft(onlyDigits(phoneNumber(raw)), "0")
 		if len(v) < 7 || len(v) > 15 {
 			return "", fmt.Errorf("%q is not a phone number with its country code (7 to 15 digits)", raw)
 		}
@@ -84,11 +93,13 @@ func normalize(key, raw string) (string, error) {
 	case "FN", "LN":
 		return lettersOnly(strings.ToLower(raw)), nil
 	case "FI":
-		l := lettersOnly(strings.ToLower(raw))
-		if l == "" {
-			return "", nil
+		// The first letter: a leading combining mark has no letter to sit on.
+		for _, r := range lettersOnly(strings.ToLower(raw)) {
+			if unicode.IsLetter(r) {
+				return string(r), nil
+			}
 		}
-		return string([]rune(l)[:1]), nil
+		return "", nil
 	case "CT":
 		return lettersOnly(strings.ToLower(raw)), nil
 	case "ST":
@@ -130,16 +141,30 @@ func onlyDigits(s string) string {
 	return b.String()
 }
 
-// lettersOnly keeps letters (any script: Meta takes names in UTF-8) and drops
-// spaces, punctuation and digits.
+// phoneNumber is a phone number without what follows or interrupts it in
+// writing but is not dialled from abroad: an extension at its end and, after a
+// country code, a trunk prefix "(0)" (Meta's normalisation guidance).
+func phoneNumber(raw string) string {
+	raw = phoneExt.ReplaceAllString(raw, "")
+	if strings.HasPrefix(raw, "+") || strings.HasPrefix(raw, "00") {
+		raw = phoneTrunk.ReplaceAllString(raw, "")
+	}
+	return raw
+}
+
+// lettersOnly keeps letters and the combining marks written with them (any
+// script: Meta takes names in UTF-8; a Devanagari vowel sign or virama is a
+// mark, not punctuation) and drops spaces, punctuation and digits. What is
+// kept is put in Unicode normal form C: "Zoe" followed by a combining
+// diaeresis and "Zoë" are the same name, and must hash the same.
 func lettersOnly(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if unicode.IsLetter(r) {
+		if unicode.IsLetter(r) || unicode.Is(unicode.Mark, r) {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return norm.NFC.String(b.String())
 }
 
 func twoDigits(raw string, lo, hi int, what string) (string, error) {

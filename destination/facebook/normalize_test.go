@@ -1,6 +1,9 @@
 package facebook
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +62,73 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// sha is the lowercase hex SHA-256 of s.
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Names keep the combining marks they are written with (a Devanagari vowel
+// sign or virama is a mark, not punctuation), and decomposed text (NFD, as
+// some systems store it) hashes as its composed form (NFC) does.
+func TestNormalizeKeepsMarksInNames(t *testing.T) {
+	for _, tc := range []struct{ key, raw, want string }{
+		{"FN", "प्रिया", "प्रिया"},
+		{"FN", "Zoe\u0308", "zoë"},
+		{"FN", "Zoë", "zoë"},
+		{"LN", "Nguye\u0302\u0303n", "nguyễn"},
+		{"LN", "Nguyê\u0303n", "nguyễn"},
+		{"FI", "E\u0301mile", "é"},
+		{"FI", "\u0301Émile", "é"},
+		{"CT", "Zu\u0308rich", "zürich"},
+		{"ST", "Bayern.", "bayern"},
+	} {
+		got, err := Normalize(tc.key, tc.raw)
+		require.NoError(t, err, "%s %q", tc.key, tc.raw)
+		require.Equal(t, sha(tc.want), got, "%s %q: want sha256(%q)", tc.key, tc.raw, tc.want)
+	}
+	// A country name written decomposed is understood as written composed.
+	got, err := Normalize("COUNTRY", "O\u0308sterreich")
+	require.NoError(t, err)
+	require.Equal(t, sha("at"), got)
+}
+
+// A value hashed in the warehouse is sent as it is, for every hashed key: no
+// valid plain ZIP or year of birth is 64 hex digits.
+func TestNormalizePassesDigestsThrough(t *testing.T) {
+	for _, key := range Keys {
+		if !hashed(key) {
+			continue
+		}
+		digest := sha("some value of " + key)
+		for _, raw := range []string{digest, strings.ToUpper(digest), " " + digest + " "} {
+			got, err := Normalize(key, raw)
+			require.NoError(t, err, "%s %q", key, raw)
+			require.Equal(t, digest, got, "%s %q", key, raw)
+		}
+	}
+}
+
+// A phone number loses what is written with it but not dialled from abroad: an
+// extension, and a trunk prefix "(0)" after the country code.
+func TestNormalizePhoneExtensionsAndTrunkPrefixes(t *testing.T) {
+	for raw, want := range map[string]string{
+		"+1 (650) 555-1212 ext 34":     "16505551212",
+		"+1 (650) 555-1212 ext. 34":    "16505551212",
+		"+1 650 555 1212 x34":          "16505551212",
+		"650-555-1212x34 ":             "6505551212",
+		"+1 650 555 1212 extension 34": "16505551212",
+		"+1 650 555 1212 #34":          "16505551212",
+		"+44 (0)20 7946 0958":          "442079460958",
+		"0044 (0) 20 7946 0958":        "442079460958",
+		"(020) 7946 0958":              "2079460958", // no country code: only the digits
+	} {
+		got, err := Normalize("PHONE", raw)
+		require.NoError(t, err, "%q", raw)
+		require.Equal(t, sha(want), got, "%q: want sha256(%q)", raw, want)
+	}
+}
+
 func TestNormalizeRefusesWhatCannotMatch(t *testing.T) {
 	for _, tc := range []struct{ key, raw, msg string }{
 		{"EMAIL", "not-an-email", "not an email address"},
@@ -87,6 +157,10 @@ func TestIdentifierText(t *testing.T) {
 		{"DOBY", record.Date{Year: 1987, Month: 2, Day: 7}, "1987"},
 		{"DOBM", record.Date{Year: 1987, Month: 2, Day: 7}, "02"},
 		{"DOBD", time.Date(1987, 2, 7, 23, 0, 0, 0, time.UTC), "07"},
+		// A timestamp's own calendar date, not UTC's (30 April there).
+		{"DOBD", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "01"},
+		{"DOBM", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "05"},
+		{"DOBY", time.Date(1990, 12, 31, 20, 0, 0, 0, time.FixedZone("EST", -5*3600)), "1990"},
 		{"EMAIL", nil, ""},
 	} {
 		got, err := identifierText(tc.key, tc.v)

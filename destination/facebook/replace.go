@@ -27,17 +27,29 @@ const replaceInFlight = 2
 // members for the session's then, and only then.
 type replaceSession struct {
 	id        int64
-	estimated int64 // rows the session will carry
-	planned   int64 // changes the run plans
+	estimated int64     // rows the session will carry
+	planned   int64     // changes the run plans
+	opened    time.Time // when its first batch was sent: Meta times it out from then
 
 	send_ sync.Mutex // held while a batch is sent: batch_seq follows arrival
 	next  int64      // the batch_seq of the next batch; taken when Meta accepts it
 
 	mu       sync.Mutex
-	broken   error               // the session can no longer complete
-	noDirect bool                // Meta refuses /users while the session is open
-	invalid  map[string]struct{} // keys of rows failed for their own values
+	broken   error // the session can no longer complete
+	noDirect bool  // Meta refuses /users while the session is open
+	// excused holds the keys of the rows whose final outcome is a failure the
+	// replace may complete without (see outcome.excused): true for a change
+	// deferred to the session, false for a row failed for its own values.
+	excused map[string]bool
 }
+
+// replaceTimeout is how long Meta keeps a replace session open: about 90
+// minutes (not documented; the simulator's default). replaceMargin is kept
+// for the closing batch to arrive before then.
+const (
+	replaceTimeout = 90 * time.Minute
+	replaceMargin  = 2 * time.Minute
+)
 
 // PlanRun learns whether the run is a full resync; on a mirror sync it opens a
 // replace session (batch 1, empty) so that the audience becomes exactly the
@@ -52,7 +64,7 @@ func (d *Destination) PlanRun(ctx context.Context, p connector.RunPlan) error {
 	}
 	rs := &replaceSession{
 		id: newSessionID(), estimated: p.Added + p.Changed, planned: p.Total(),
-		next: 1, invalid: map[string]struct{}{},
+		next: 1, excused: map[string]bool{}, opened: d.now(),
 	}
 	if _, err := d.control(ctx, "open a replace session on audience "+d.audience, rs, false); err != nil {
 		return err
@@ -66,9 +78,10 @@ func (d *Destination) PlanRun(ctx context.Context, p connector.RunPlan) error {
 }
 
 // FinishRun closes the replace session when every row of the run is in it (or
-// failed for its own values, which cannot be in an audience): Meta then swaps
-// the audience's members for the session's. Otherwise the session is left to
-// expire, and the audience keeps its previous members.
+// failed for its own values, which cannot be in an audience, or failed because
+// Meta refused to apply its change directly, which the session carries): Meta
+// then swaps the audience's members for the session's. Otherwise the session is
+// left to expire, and the audience keeps its previous members.
 func (d *Destination) FinishRun(ctx context.Context, r connector.RunResult) error {
 	d.mu.Lock()
 	rs := d.replace
@@ -78,28 +91,44 @@ func (d *Destination) FinishRun(ctx context.Context, r connector.RunResult) erro
 		return nil
 	}
 	rs.mu.Lock()
-	broken, invalid := rs.broken, int64(len(rs.invalid))
+	broken, noDirect := rs.broken, rs.noDirect
+	excused, deferred := int64(len(rs.excused)), 0
+	for _, isDeferred := range rs.excused {
+		if isDeferred {
+			deferred++
+		}
+	}
 	rs.mu.Unlock()
-	if broken == nil && r.Succeeded+r.Failed == rs.planned && r.Failed == invalid {
+	applied := "with this run's changes applied directly"
+	if noDirect {
+		applied = "without the changes Meta refused to apply directly while the session was open: those rows are recorded as failed, and the next run sends them again (Meta takes them once the session times out)"
+	}
+	if broken == nil && r.Succeeded+r.Failed == rs.planned && r.Failed == excused {
 		if _, err := d.control(ctx, "complete the replace session on audience "+d.audience, rs, true); err != nil {
-			return fmt.Errorf("%w: Meta keeps the audience's previous members (with this run's changes applied directly); run the sync with --full-resync again", err)
+			return fmt.Errorf("%w: Meta keeps the audience's previous members, %s; run the sync with --full-resync again", err, applied)
 		}
 		d.log.Info("replaced the audience's members with the model's", logSession, rs.id, "batches", rs.next-1)
+		if deferred > 0 {
+			d.log.Info("the replace applied the changes Meta refused directly during the session; their rows are recorded as failed, and the next run sends them again (which changes nothing)",
+				logSession, rs.id, "changes", deferred)
+		}
 		return nil
 	}
-	why := fmt.Sprintf("%d of %d changes failed", r.Failed-invalid, rs.planned)
+	why := fmt.Sprintf("%d of %d changes failed", r.Failed-excused, rs.planned)
 	switch {
 	case broken != nil:
 		why = broken.Error()
 	case r.Succeeded+r.Failed < rs.planned:
 		why = fmt.Sprintf("%d of %d changes were not sent", rs.planned-r.Succeeded-r.Failed, rs.planned)
 	}
-	return connector.Permanent(fmt.Errorf("facebook: the full resync did not complete (%s), so replace session %d was not closed: audience %s keeps its previous members, with this run's changes applied directly; Meta abandons the session when it times out. Run the sync with --full-resync again once the failures are fixed",
-		why, rs.id, d.audience))
+	return connector.Permanent(fmt.Errorf("facebook: the full resync did not complete (%s), so replace session %d was not closed: audience %s keeps its previous members, %s; Meta abandons the session when it times out. Run the sync with --full-resync again once the failures are fixed",
+		why, rs.id, d.audience, applied))
 }
 
 // control sends the session's empty first or last batch, retrying what is worth
-// retrying as the engine retries writes.
+// retrying as the engine retries writes. The last batch completes a whole run:
+// Meta's throttling (estimated_time_to_regain_access is in minutes) is waited
+// out for as long as the session stays open.
 func (d *Destination) control(ctx context.Context, action string, rs *replaceSession, last bool) (*saas.Response, error) {
 	rs.send_.Lock()
 	defer rs.send_.Unlock()
@@ -113,6 +142,13 @@ func (d *Destination) control(ctx context.Context, action string, rs *replaceSes
 			return resp, nil
 		default:
 			e, _ := parseGraphError(resp.Body)
+			if last && attempt > 1 && sessionFinished(e) {
+				// An earlier attempt reached Meta but its answer did not reach
+				// Sluice: only the last batch finishes a session, so the replace
+				// is done.
+				rs.next++
+				return resp, nil
+			}
 			if rs.resync(e) && attempt < 3 {
 				continue
 			}
@@ -125,15 +161,23 @@ func (d *Destination) control(ctx context.Context, action string, rs *replaceSes
 		if delay, ok := connector.RetryDelay(err); ok && delay > 0 {
 			wait = delay
 		}
-		if wait > maxControlWait {
+		limit := maxControlWait
+		if last {
+			// Waiting is worth it while the session is open: the alternative is
+			// to throw the whole run away.
+			limit = max(limit, replaceTimeout-replaceMargin-d.now().Sub(rs.opened))
+		}
+		if wait > limit {
+			if last {
+				return nil, fmt.Errorf("%w (Meta asks to wait %s, but the replace session times out before then, about %.0f minutes after it opened)", err, wait.Round(time.Second), replaceTimeout.Minutes())
+			}
 			return nil, err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
+		if last && wait > maxControlWait {
+			d.log.Info("Meta throttles the ad account: waiting for it to close the replace session", logSession, rs.id, "wait", wait.Round(time.Second))
+		}
+		if err := d.sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -164,41 +208,55 @@ func (rs *replaceSession) send(ctx context.Context, d *Destination, b *connector
 		}
 		return nil
 	}
+	request := func(ctx context.Context, part []entry) (*saas.Response, error) {
+		return rs.post(ctx, d, b, what, part)
+	}
 	for lo := 0; lo < len(entries); lo += d.limits.BatchRecords {
 		part := entries[lo:min(lo+d.limits.BatchRecords, len(entries))]
-		for attempt := 1; ; attempt++ {
-			resp, err := d.sessionRequest(ctx, b, rs, part, false)
-			if err != nil {
-				// Meta may have taken the batch: the next one carries the same
-				// batch_seq, which Meta accepts again (or says it has, see resync).
-				return fmt.Errorf("facebook: %s: %w", what, err)
+		resp, err := request(ctx, part)
+		if err != nil {
+			if !connector.IsPermanent(err) || connector.IsDivisible(err) {
+				return err
 			}
-			if resp.Status == http.StatusOK {
-				rs.next++
-				d.tally(b, what, resp, part, false, out)
-				break
-			}
-			e, _ := parseGraphError(resp.Body)
-			if rs.resync(e) && attempt < 3 {
-				continue
-			}
-			ferr := d.sessionFailure(what, resp, e)
-			if !connector.IsPermanent(ferr) || connector.IsDivisible(ferr) {
-				return ferr
-			}
-			if sessionEnded(e) {
-				rs.mu.Lock()
-				rs.broken = ferr
-				rs.mu.Unlock()
-			}
-			out.request = ferr
+			out.request = err
 			for _, e := range part {
-				out.fail(e.row, ferr, false)
+				out.fail(e.row, err, false)
 			}
-			break
+			continue
+		}
+		if err := d.tally(ctx, b, what, resp, part, false, out, request); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// post sends entries as the session's next batch (send_ held). When Meta says
+// the session ended, it is broken: its later batches cannot land.
+func (rs *replaceSession) post(ctx context.Context, d *Destination, b *connector.Batch, what string, entries []entry) (*saas.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := d.sessionRequest(ctx, b, rs, entries, false)
+		if err != nil {
+			// Meta may have taken the batch: the next one carries the same
+			// batch_seq, which Meta accepts again (or says it has, see resync).
+			return nil, fmt.Errorf("facebook: %s: %w", what, err)
+		}
+		if resp.Status == http.StatusOK {
+			rs.next++
+			return resp, nil
+		}
+		e, _ := parseGraphError(resp.Body)
+		if rs.resync(e) && attempt < 3 {
+			continue
+		}
+		ferr := d.sessionFailure(what, resp, e)
+		if sessionEnded(e) {
+			rs.mu.Lock()
+			rs.broken = ferr
+			rs.mu.Unlock()
+		}
+		return nil, ferr
+	}
 }
 
 var expectedBatchRE = regexp.MustCompile(`expected batch (\d+)`)
@@ -228,7 +286,13 @@ func (rs *replaceSession) resync(e graphError) bool {
 func sessionEnded(e graphError) bool {
 	text := strings.ToLower(e.UserTitle + " " + e.UserMsg)
 	return e.Code == 2650 && (strings.Contains(text, "timed out") || strings.Contains(text, "superseded") ||
-		strings.Contains(text, "abandoned") || strings.Contains(text, "finished"))
+		strings.Contains(text, "abandoned") || sessionFinished(e))
+}
+
+// sessionFinished reports whether Meta says the session received its last
+// batch and was applied.
+func sessionFinished(e graphError) bool {
+	return e.Code == 2650 && strings.Contains(strings.ToLower(e.UserTitle+" "+e.UserMsg), "finished")
 }
 
 // sessionFailure is failure with what a refused session batch means for the
@@ -266,15 +330,22 @@ func (rs *replaceSession) refuseDirect() bool {
 	return news
 }
 
-// recordInvalid remembers the rows of a batch that failed for their own values:
-// a replace without them is still the model's audience.
-func (rs *replaceSession) recordInvalid(b *connector.Batch, out *outcome) {
-	if len(out.data) == 0 {
-		return
-	}
+// settle takes in a Write's outcome (see Destination.settle): the batch's rows
+// are excused or not by their latest Write alone, so that a row excused in an
+// attempt the engine retried, and then written, does not stand for another
+// row's failure.
+func (rs *replaceSession) settle(b *connector.Batch, out *outcome, final bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	for _, row := range out.data {
-		rs.invalid[strings.Clone(b.Changes[row].Key)] = struct{}{}
+	if len(rs.excused) > 0 {
+		for i := range b.Changes {
+			delete(rs.excused, b.Changes[i].Key)
+		}
+	}
+	if !final {
+		return
+	}
+	for _, row := range out.excused {
+		rs.excused[strings.Clone(b.Changes[row].Key)] = out.deferred != nil && out.deferred[row]
 	}
 }

@@ -2,9 +2,15 @@ package facebook_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -13,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 // fullResync runs a mirror sync's full resync as the engine does: PlanRun, the
@@ -64,16 +71,24 @@ func fullResync(t *testing.T, d connector.Destination, removes []record.Change, 
 }
 
 // A mirror sync's full resync makes the audience exactly the model: members
-// nobody synced (uploaded by hand, or by another tool) leave it too.
+// nobody synced (uploaded by hand, or by another tool) leave it too. When Meta
+// refuses /users while the session is open, the changes (3 removed, 4…40
+// added) are applied by the replace alone, and their rows fail so that the
+// next run sends them again: they could not be reported written before the
+// session was complete.
 func TestFullResyncReplacesTheAudience(t *testing.T) {
 	t.Parallel()
-	for name, opts := range map[string]sim.Options{
+	for name, tc := range map[string]struct {
+		opts   sim.Options
+		failed int
+	}{
 		"default":              {},
-		"strict batch order":   {StrictBatchOrder: true},
-		"duplicates refused":   {RejectDuplicateBatch: true},
-		"no /users in session": {RejectUsersDuringReplace: true},
+		"strict batch order":   {opts: sim.Options{StrictBatchOrder: true}},
+		"duplicates refused":   {opts: sim.Options{RejectDuplicateBatch: true}},
+		"no /users in session": {opts: sim.Options{RejectUsersDuringReplace: true}, failed: 38},
 	} {
 		t.Run(name, func(t *testing.T) {
+			opts := tc.opts
 			t.Parallel()
 			tb := setup(t, opts)
 			d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), func(c *facebook.Config) { c.BatchSize = 7 })
@@ -90,7 +105,7 @@ func TestFullResyncReplacesTheAudience(t *testing.T) {
 			}
 			err, failed := fullResync(t, d, []record.Change{person(3).remove()}, rows, 10)
 			require.NoError(t, err)
-			require.Zero(t, failed)
+			require.Equal(t, tc.failed, failed)
 			tb.requireMembers(t, want...)
 			sessions := tb.sim.Sessions(audienceID)
 			var replace *sim.Session
@@ -179,6 +194,213 @@ func TestFullResyncOfUpsertAddsEveryRow(t *testing.T) {
 	for _, s := range tb.sim.Sessions(audienceID) {
 		require.NotEqual(t, "replace", s.Op)
 	}
+}
+
+// When Meta refuses /users while the run's replace session is open, a change
+// the session alone carries is not reported written: if the run then fails to
+// complete the session, nothing of it reached the audience, and the next run
+// must send it again. FinishRun says so instead of claiming the changes were
+// applied directly.
+func TestChangesRefusedDuringTheSessionAreNotReportedWritten(t *testing.T) {
+	t.Parallel()
+	clock := simtest.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	tb := setup(t, sim.Options{RejectUsersDuringReplace: true, Now: clock.Now})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	require.NoError(t, first(write(d, []record.Change{person(1).add(), person(2).add()})))
+
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 2, Changed: 1, Removed: 1, FullResync: true}))
+	notApplied := "not applied yet: Meta refuses changes to audience " + audienceID + " while replace session"
+	err, _, _ := write(d, []record.Change{person(2).remove()})
+	require.Len(t, failedRows(t, err), 1)
+	require.Contains(t, failedRows(t, err)[0], notApplied)
+	err, _, _ = write(d, []record.Change{person(3).add(), person(1).changeTo(person(1))})
+	rows := failedRows(t, err)
+	require.Len(t, rows, 1, "person 1 is unchanged: nothing to apply")
+	require.Contains(t, rows[0], notApplied)
+	require.Contains(t, rows[0], "the next run sends it again")
+	tb.sim.SetFaults(simkit.Faults{Fail5xx: 100})
+	err, _, _ = write(d, []record.Change{person(4).add()})
+	require.Error(t, err)
+	tb.sim.SetFaults(simkit.Faults{})
+
+	err = d.FinishRun(ctx, connector.RunResult{Succeeded: 1, Failed: 3})
+	require.ErrorContains(t, err, "the full resync did not complete (1 of 4 changes failed)")
+	require.ErrorContains(t, err, "without the changes Meta refused to apply directly while the session was open")
+	require.NotContains(t, err.Error(), "applied directly;")
+	tb.requireMembers(t, person(1), person(2))
+
+	// The next run sends the failed rows again; Meta takes them once the
+	// abandoned session has timed out.
+	clock.Advance(91 * time.Minute)
+	require.NoError(t, first(write(d, []record.Change{person(2).remove(), person(3).add(), person(4).add()})))
+	tb.requireMembers(t, person(1), person(3), person(4))
+}
+
+// A changed row whose value changed, or that was never added (its identifiers
+// were unusable before), goes to the audience directly on a full resync too:
+// the session applies nothing unless the run completes it.
+func TestFullResyncSendsChangedRowsDirectly(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	require.NoError(t, first(write(d, []record.Change{person(1).add()})))
+	unusable := person(2)
+	unusable.email, unusable.phone = "nobody", nil
+
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Changed: 2, FullResync: true}))
+	err, exchanges, _ := write(d, []record.Change{person(1).changeTo(person(1)), unusable.changeTo(person(2))})
+	require.NoError(t, err)
+	require.Len(t, exchanges, 2, "person 2 directly, then both into the session")
+	require.Equal(t, "POST "+tb.srv.URL+"/v21.0/"+audienceID+"/users", exchanges[0].Request.Line)
+	form, perr := url.ParseQuery(string(exchanges[0].Request.Body))
+	require.NoError(t, perr)
+	require.Contains(t, form.Get("payload"), tupleOf(t, person(2))["EMAIL"])
+	require.NotContains(t, form.Get("payload"), tupleOf(t, person(1))["EMAIL"], "person 1 is already a member as it is")
+	tb.requireMembers(t, person(1), person(2))
+}
+
+// Meta's custom-audience throttling (80003) asks to wait in minutes: the
+// closing batch of a full resync waits it out, for as long as the session
+// stays open, rather than throw the whole run away.
+func TestFinishRunWaitsOutLongThrottling(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	var throttled atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if _, last := sessionOf(body); !last || throttled.Add(1) > 1 {
+			return false
+		}
+		throttle(w, 10)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	ft := newFakeTime(d)
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 1, FullResync: true}))
+	require.NoError(t, first(write(d, []record.Change{person(1).add()})))
+	require.NoError(t, d.FinishRun(ctx, connector.RunResult{Complete: true, Succeeded: 1}))
+	require.Equal(t, 10*time.Minute, ft.longest(), "the wait Meta asked for")
+	require.Equal(t, sim.SessionComplete, replaceSession(t, tb).State)
+	tb.requireMembers(t, person(1))
+}
+
+// A throttling that lasts beyond the session's timeout is not waited out:
+// FinishRun says why the audience keeps its members.
+func TestFinishRunDoesNotWaitPastTheSessionTimeout(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if _, last := sessionOf(body); !last {
+			return false
+		}
+		throttle(w, 10)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	ft := newFakeTime(d)
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 1, FullResync: true}))
+	require.NoError(t, first(write(d, []record.Change{person(1).add()})))
+	ft.Advance(80 * time.Minute)
+	err := d.FinishRun(ctx, connector.RunResult{Complete: true, Succeeded: 1})
+	require.ErrorContains(t, err, "Meta asks to wait 10m0s, but the replace session times out before then")
+	require.ErrorContains(t, err, "--full-resync again")
+	require.Zero(t, ft.longest())
+}
+
+// The closing batch's answer is lost, but Meta received it: the retry (same
+// batch_seq) is told the session is finished, which means the replace was
+// applied.
+func TestLostAnswerToTheClosingBatch(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	var lost atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if _, last := sessionOf(body); !last || lost.Add(1) > 1 {
+			return false
+		}
+		tb.sim.ServeHTTP(httptest.NewRecorder(), r) // Meta applies it…
+		conn, _, err := w.(http.Hijacker).Hijack()  // …and the answer never comes
+		require.NoError(t, err)
+		conn.Close()
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	newFakeTime(d)
+	stranger := sim.Member{Identifiers: map[string]string{"EMAIL": sim.HashValue("EMAIL", "someone@else.example")}}
+	require.NoError(t, tb.sim.SeedMembers(audienceID, stranger))
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 1, FullResync: true}))
+	require.NoError(t, first(write(d, []record.Change{person(1).add()})))
+	require.NoError(t, d.FinishRun(ctx, connector.RunResult{Complete: true, Succeeded: 1}))
+	require.Equal(t, int32(2), lost.Load(), "the closing batch was sent again")
+	tb.requireMembers(t, person(1))
+}
+
+// A row is excused (failed for its own values) by its last attempt only: a row
+// Meta counted invalid in an attempt the engine retried, and accepted on the
+// retry, does not stand for another row's failure, which would close the
+// session without that row and drop its person from the audience.
+func TestFinishRunCountsEachRowByItsLastAttempt(t *testing.T) {
+	t.Parallel()
+	refused := tupleOf(t, person(1))["EMAIL"]
+	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
+		if ids["EMAIL"] == refused {
+			return "the person opted out"
+		}
+		return ""
+	}})
+	var failedOnce atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if seq, _ := sessionOf(body); seq != 2 || failedOnce.Add(1) > 1 {
+			return false
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"message":"Service temporarily unavailable","code":2,"is_transient":true}}`)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	require.NoError(t, first(write(d, []record.Change{person(3).add()})))
+
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 3, FullResync: true}))
+	batch := []record.Change{person(1).add(), person(2).add()}
+	err, _, _ := write(d, batch)
+	require.Error(t, err, "the session's batch failed: the engine retries the whole batch")
+	require.NotErrorAs(t, err, new(*connector.BatchError))
+	tb.sim.SetReject(nil)
+	require.NoError(t, first(write(d, batch)))
+	tb.sim.SetFaults(simkit.Faults{Fail5xx: 100})
+	err, _, _ = write(d, []record.Change{person(3).changeTo(person(3))})
+	require.Error(t, err)
+	tb.sim.SetFaults(simkit.Faults{})
+
+	err = d.FinishRun(ctx, connector.RunResult{Succeeded: 2, Failed: 1})
+	require.ErrorContains(t, err, "the full resync did not complete (1 of 3 changes failed)")
+	require.NotEqual(t, sim.SessionComplete, replaceSession(t, tb).State)
+	tb.requireMembers(t, person(1), person(2), person(3))
+}
+
+// throttle answers Meta's custom-audience throttling: code 80003 in an HTTP
+// 400, with the wait in the business-use-case header, in minutes.
+func throttle(w http.ResponseWriter, minutes int) {
+	w.Header().Set("X-Business-Use-Case-Usage", `{"`+account+`":[{"type":"custom_audience","call_count":100,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":`+strconv.Itoa(minutes)+`}]}`)
+	w.WriteHeader(http.StatusBadRequest)
+	io.WriteString(w, `{"error":{"message":"(#80003) There have been too many calls to this ad-account.","type":"OAuthException","code":80003,"error_subcode":2446079,"fbtrace_id":"x"}}`)
+}
+
+// replaceSession is the audience's replace session.
+func replaceSession(t *testing.T, tb *testBundle) sim.Session {
+	t.Helper()
+	for _, s := range tb.sim.Sessions(audienceID) {
+		if s.Op == "replace" {
+			return s
+		}
+	}
+	t.Fatal("no replace session")
+	return sim.Session{}
 }
 
 func asBatchError(err error, be **connector.BatchError) bool {

@@ -21,6 +21,8 @@ type schema struct {
 	columns []string // the model column of each key, for messages
 	fields  []int    // the index in the record's fields of each key's value
 	value   int      // the index in keys of LOOKALIKE_VALUE; -1 when absent
+	// zip and country are the indexes in keys of ZIP and COUNTRY; -1 when absent.
+	zip, country int
 	// strong marks the keys that name one person on their own; a removal names
 	// a person by them alone when it has one (see removalCells).
 	strong []bool
@@ -32,7 +34,7 @@ type schema struct {
 var strongKeys = []string{"EXTERN_ID", "EMAIL", "PHONE", "MADID"}
 
 func newSchema(sc *SyncConfig, info connector.SyncInfo) (*schema, error) {
-	s := &schema{value: -1}
+	s := &schema{value: -1, zip: -1, country: -1}
 	for _, k := range sc.keys() {
 		column := strings.TrimSpace(sc.Identifiers[k.written])
 		field, ok := info.ColumnFields["identifiers."+k.written]
@@ -44,8 +46,13 @@ func newSchema(sc *SyncConfig, info connector.SyncInfo) (*schema, error) {
 		if field < 0 || field >= len(info.Fields) {
 			return nil, fmt.Errorf("identifiers.%s: column %q is not among the fields the sync carries (%s)", k.written, column, strings.Join(info.Fields, ", "))
 		}
-		if k.key == ValueKey {
+		switch k.key {
+		case ValueKey:
 			s.value = len(s.keys)
+		case "ZIP":
+			s.zip = len(s.keys)
+		case "COUNTRY":
+			s.country = len(s.keys)
 		}
 		s.keys = append(s.keys, k.key)
 		s.columns = append(s.columns, column)
@@ -63,6 +70,7 @@ var errNoIdentifier = errors.New("no identifier")
 // fails the row with the reason; so does a row without any identifier.
 func (s *schema) cells(dst []string, f record.Fields) ([]string, error) {
 	values := f.Values()
+	start := len(dst)
 	found := false
 	for i, key := range s.keys {
 		var v record.Value
@@ -81,7 +89,49 @@ func (s *schema) cells(dst []string, f record.Fields) ([]string, error) {
 	if !found {
 		return dst, fmt.Errorf("%w to match on: %s are all empty; fill at least one in the model", errNoIdentifier, s.describe())
 	}
+	if s.zip >= 0 && s.country >= 0 && dst[start+s.country] == hashedUS && s.fields[s.zip] < len(values) {
+		// A US ZIP held as a number lost its leading zeros (02134 is 2134):
+		// put them back. Elsewhere a short number may be a whole postal code
+		// (8001 in Zürich), so only a row in the US is padded.
+		if text, ok := paddedZIP(values[s.fields[s.zip]]); ok {
+			cell, err := Normalize("ZIP", text)
+			if err != nil {
+				return dst, fmt.Errorf("ZIP (column %s): %w", s.columns[s.zip], err)
+			}
+			dst[start+s.zip] = cell
+		}
+	}
 	return dst, nil
+}
+
+// hashedUS is the COUNTRY cell of a row in the United States.
+var hashedUS = func() string { h, _ := Normalize("COUNTRY", "us"); return h }()
+
+// paddedZIP is a ZIP held as an integer of fewer than five digits, written with
+// the leading zeros a US ZIP has.
+func paddedZIP(v record.Value) (string, bool) {
+	var n int64
+	switch v := v.(type) {
+	case int64:
+		n = v
+	case float64:
+		if v != math.Trunc(v) {
+			return "", false
+		}
+		n = int64(v)
+	case record.Decimal:
+		i, err := strconv.ParseInt(v.String(), 10, 64)
+		if err != nil {
+			return "", false
+		}
+		n = i
+	default:
+		return "", false
+	}
+	if n <= 0 || n > 9999 {
+		return "", false
+	}
+	return fmt.Sprintf("%05d", n), true
 }
 
 // describe lists the identifier keys with their columns, for messages.
@@ -110,7 +160,9 @@ func (s *schema) cell(key string, v record.Value) (string, error) {
 
 // identifierText is a warehouse value as the text Meta's rules apply to. A date
 // or a timestamp gives its year, month or day to DOBY, DOBM and DOBD, so that
-// one birth-date column can serve all three.
+// one birth-date column can serve all three; a timestamp's are its own calendar
+// date, in the zone it carries: a birth date stored as local midnight is that
+// day, not the day before in UTC.
 func identifierText(key string, v record.Value) (string, error) {
 	switch v := v.(type) {
 	case nil:
@@ -129,8 +181,8 @@ func identifierText(key string, v record.Value) (string, error) {
 	case record.Date:
 		return datePart(key, v.Year, int(v.Month), v.Day, v.String())
 	case time.Time:
-		t := v.UTC()
-		return datePart(key, t.Year(), int(t.Month()), t.Day(), t.Format(time.RFC3339Nano))
+		y, m, d := v.Date()
+		return datePart(key, y, int(m), d, v.Format(time.RFC3339Nano))
 	}
 	kind, _ := record.KindOf(v)
 	return "", fmt.Errorf("is a %s value, which cannot be an identifier: select it as text in the model", kind)

@@ -179,13 +179,23 @@ func (u *usage) observe(h http.Header, f *saas.Feedback) {
 }
 
 // transport tells the pacer when a write leaves, and hands its number to
-// observe with its answer.
+// observe with its answer. With app_secret it adds appsecret_proof to every
+// request's query: here, below the client, the proof appears neither in the
+// request lines the run log keeps nor in the errors that quote a request's URL
+// (it is derived from the secrets, so the engine's redaction does not know it).
 type transport struct {
 	base  http.RoundTripper
 	pacer *pacer
+	proof string
 }
 
 func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.proof != "" {
+		r = r.Clone(r.Context())
+		q := r.URL.Query()
+		q.Set("appsecret_proof", t.proof)
+		r.URL.RawQuery = q.Encode()
+	}
 	seq, isWrite := r.Context().Value(seqKey{}).(int64)
 	if isWrite {
 		t.pacer.sent(seq)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -24,20 +23,38 @@ type membership struct {
 type outcome struct {
 	be     connector.BatchError
 	failed []bool
-	// data counts rows failed for their own values (not usable as identifiers,
-	// or refused by Meta as invalid entries); the others failed with a request.
-	data    []int
-	request error // a permanent failure of a whole request
+	// excused are the failed rows a replace is still the model's audience
+	// without: rows failed for their own values (not usable as identifiers, or
+	// refused by Meta as invalid entries), which cannot be in an audience, and
+	// rows whose change Meta refused while the run's replace session is open,
+	// which the session carries (see deferred). The others failed with a request.
+	excused []int
+	// deferred marks the rows whose direct change Meta refused because the
+	// run's replace session is open: only the session carries them, so they
+	// are applied only if the run completes it (see Write).
+	deferred []bool
+	invalid  int64 // rows failed as Meta's invalid entries, for num_invalid_entries
+	request  error // a permanent failure of a whole request
 }
 
-func (o *outcome) fail(row int, err error, data bool) {
+// fail records a row's failure unless it failed already; it reports whether it
+// did now.
+func (o *outcome) fail(row int, err error, excused bool) bool {
 	if o.failed[row] {
-		return
+		return false
 	}
 	o.failed[row] = true
 	o.be.Fail(row, err)
-	if data {
-		o.data = append(o.data, row)
+	if excused {
+		o.excused = append(o.excused, row)
+	}
+	return true
+}
+
+// invalidEntry fails a row Meta counted among the invalid entries.
+func (o *outcome) invalidEntry(row int, reason string) {
+	if o.fail(row, fmt.Errorf("facebook: %w: %s", errInvalidEntry, reason), true) {
+		o.invalid++
 	}
 }
 
@@ -52,12 +69,30 @@ func (o *outcome) keep(entries []entry) []entry {
 	return out
 }
 
+// deferRows marks the rows of entries whose direct change was not applied.
+func (o *outcome) deferRows(entries []entry) {
+	if o.deferred == nil {
+		o.deferred = make([]bool, len(o.failed))
+	}
+	for _, e := range entries {
+		o.deferred[e.row] = true
+	}
+}
+
 // Write applies a batch: removals first (a changed row's previous identifiers,
 // a mirror sync's removed rows), then additions, then, on a mirror sync's full
 // resync, the rows of the replace session. Rows whose identifiers cannot be
 // used fail with the reason and are not sent; rows Meta counts as invalid
-// entries fail with Meta's reason when its samples name them.
-func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
+// entries fail with Meta's reason (see tally).
+//
+// A row is reported written only when its change is applied: a row whose
+// change Meta refused to apply directly while the run's replace session is
+// open fails, saying so, even though the session carries it. The engine
+// records a written row in the baseline at once, and the session applies
+// nothing unless the run completes it: were such a row reported written, a run
+// that fails to complete its session would lose the change for good, since
+// later runs see nothing to send. Failed, it is sent again by the next run.
+func (d *Destination) Write(ctx context.Context, b *connector.Batch) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -68,16 +103,16 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 
 	out := &outcome{failed: make([]bool, len(b.Changes))}
 	m := d.plan(b, rs != nil, skipSame, out)
-	if rs != nil {
-		defer rs.recordInvalid(b, out)
-	}
+	defer func() { d.settle(b, rs, out, err) }()
 	// On a full resync the changes also go to the audience directly, so that a
-	// run that never finishes its session (killed, failed) leaves the audience
+	// run that never completes its session (killed, failed) leaves the audience
 	// with them, as the baseline records.
 	direct := rs == nil || !rs.directRefused()
-	if direct && len(m.removes) > 0 {
-		if err := d.send(ctx, b, opRemove, m.removes, out); err != nil {
-			if !d.replaceRefusesDirect(rs, err) {
+	if len(m.removes) > 0 {
+		if !direct {
+			out.deferRows(m.removes)
+		} else if err := d.send(ctx, b, opRemove, m.removes, out); err != nil {
+			if !d.refusedDuringReplace(rs, err, out) {
 				return err
 			}
 			direct = false
@@ -86,8 +121,10 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 		// them: adding the new ones too would leave it in the audience twice.
 		m.adds, m.session = out.keep(m.adds), out.keep(m.session)
 	}
-	if direct && len(m.adds) > 0 {
-		if err := d.send(ctx, b, opAdd, m.adds, out); err != nil && !d.replaceRefusesDirect(rs, err) {
+	if len(m.adds) > 0 {
+		if !direct {
+			out.deferRows(m.adds)
+		} else if err := d.send(ctx, b, opAdd, m.adds, out); err != nil && !d.refusedDuringReplace(rs, err, out) {
 			return err
 		}
 	}
@@ -96,7 +133,31 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 			return err
 		}
 	}
+	if out.deferred != nil {
+		refused := fmt.Errorf("facebook: not applied yet: Meta refuses changes to audience %s while replace session %d is open; the session carries this change and applies it if the full resync completes, and the next run sends it again either way", d.audience, rs.id)
+		for row, deferred := range out.deferred {
+			if deferred && !out.fail(row, refused, true) {
+				out.deferred[row] = false // it failed for another reason first
+			}
+		}
+	}
 	return out.result(len(b.Changes))
+}
+
+// settle takes in the outcome of a Write once the engine will not retry it
+// (nil or a BatchError: the engine retries or splits a batch on any other
+// error, and then the rows' outcome is that of a later Write): Meta's invalid
+// entries are counted once per row, and the replace session learns which rows
+// failed excused.
+func (d *Destination) settle(b *connector.Batch, rs *replaceSession, out *outcome, err error) {
+	var be *connector.BatchError
+	final := err == nil || errors.As(err, &be)
+	if final && out.invalid > 0 {
+		b.Count("num_invalid_entries", out.invalid)
+	}
+	if rs != nil {
+		rs.settle(b, out, final)
+	}
 }
 
 // result is Write's answer: nil, the error of a request that failed every row
@@ -105,7 +166,7 @@ func (o *outcome) result(n int) error {
 	if o.be.Len() == 0 {
 		return nil
 	}
-	if o.request != nil && o.be.Len() == n && len(o.data) == 0 {
+	if o.request != nil && o.be.Len() == n && len(o.excused) == 0 {
 		same := true
 		for _, r := range o.be.Rows {
 			if r.Err != o.request {
@@ -165,15 +226,15 @@ func (d *Destination) plan(b *connector.Batch, replacing, skipSame bool, out *ou
 			if replacing {
 				m.session = append(m.session, entry{i, cells})
 			}
-			switch {
-			case replacing && ch.Op == record.OpChange && !moved:
-				// Already a member with these identifiers: the session carries it.
-			case skipSame && prev != nil && slices.Equal(prev, cells):
+			if (replacing || skipSame) && prev != nil && slices.Equal(prev, cells) {
 				// Meta holds nothing of a row but its identifiers (and value),
-				// which did not change: there is nothing to send.
-			default:
-				m.adds = append(m.adds, entry{i, cells})
+				// which did not change: there is nothing to send directly (on a
+				// full resync the session carries it). A row whose value changed,
+				// or that was never added (unusable before), is sent: the session
+				// applies nothing unless the run completes it.
+				continue
 			}
+			m.adds = append(m.adds, entry{i, cells})
 		}
 	}
 	return m
@@ -193,51 +254,88 @@ var (
 )
 
 // errReplaceInProgress is Meta refusing /users while a replace session is open.
-var errReplaceInProgress = errors.New("a replace session is open on the audience")
+var errReplaceInProgress = errors.New("a replace session is open on the audience, and Meta refuses membership changes until it completes or times out (about 90 minutes)")
+
+// replaceRefusal is Meta refusing a /users request because a replace session
+// is open on the audience: the request's entries and those after it were not
+// applied.
+type replaceRefusal struct {
+	err    error
+	unsent []entry
+}
+
+func (r *replaceRefusal) Error() string { return r.err.Error() }
+func (r *replaceRefusal) Unwrap() error { return r.err }
+
+// replaceInProgress reports whether e is Meta refusing /users during a replace.
+func replaceInProgress(e graphError) bool {
+	return e.Code == 2650 && strings.Contains(e.UserTitle, "Replace In Progress")
+}
+
+// post sends entries in one request and returns Meta's answer when it took
+// them (200), else the failure in the engine's terms.
+type post func(ctx context.Context, entries []entry) (*saas.Response, error)
 
 // send makes op's requests for entries, at most batch_size rows each, and
 // records the rows Meta refused. It returns an error when a request failed in a
-// way the engine should retry or split; a permanent refusal of a request fails
-// its rows.
+// way the engine should retry or split, or Meta refused it during a replace (a
+// *replaceRefusal); a permanent refusal of a request fails its rows.
 func (d *Destination) send(ctx context.Context, b *connector.Batch, op operation, entries []entry, out *outcome) error {
 	what := fmt.Sprintf("%s audience %s", op.action, d.audience)
 	scratch := make([]byte, 0, 1024)
-	for lo := 0; lo < len(entries); lo += d.limits.BatchRecords {
-		part := entries[lo:min(lo+d.limits.BatchRecords, len(entries))]
+	request := func(ctx context.Context, part []entry) (*saas.Response, error) {
 		body, js := d.schema.formBody(part, op.removal, nil, scratch)
 		scratch = js[:0]
 		resp, err := d.do(ctx, b, op.method, "/"+d.audience+op.edge, body)
 		if err != nil {
-			return fmt.Errorf("facebook: %s: %w", what, err)
+			return nil, fmt.Errorf("facebook: %s: %w", what, err)
 		}
 		if resp.Status != http.StatusOK {
 			ferr := d.failure(what, resp)
-			if e, ok := parseGraphError(resp.Body); ok && e.Code == 2650 && strings.Contains(e.UserTitle, "Replace In Progress") {
-				return fmt.Errorf("%w: %v", errReplaceInProgress, ferr)
+			if e, ok := parseGraphError(resp.Body); ok && replaceInProgress(e) {
+				return nil, &replaceRefusal{err: fmt.Errorf("%w: %v", errReplaceInProgress, ferr)}
 			}
-			if !connector.IsPermanent(ferr) || connector.IsDivisible(ferr) {
-				return ferr
-			}
-			out.request = ferr
+			return nil, ferr
+		}
+		return resp, nil
+	}
+	for lo := 0; lo < len(entries); lo += d.limits.BatchRecords {
+		part := entries[lo:min(lo+d.limits.BatchRecords, len(entries))]
+		resp, err := request(ctx, part)
+		var refusal *replaceRefusal
+		switch {
+		case errors.As(err, &refusal):
+			refusal.unsent = entries[lo:]
+			return refusal
+		case err != nil && (!connector.IsPermanent(err) || connector.IsDivisible(err)):
+			return err
+		case err != nil:
+			out.request = err
 			for _, e := range part {
-				out.fail(e.row, ferr, false)
+				out.fail(e.row, err, false)
 			}
 			continue
 		}
-		d.tally(b, what, resp, part, op.removal, out)
+		if err := d.tally(ctx, b, what, resp, part, op.removal, out, request); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// replaceRefusesDirect reports whether err is Meta refusing /users while the
-// run's replace session is open; the session then carries the run alone.
-func (d *Destination) replaceRefusesDirect(rs *replaceSession, err error) bool {
-	if rs == nil || !errors.Is(err, errReplaceInProgress) {
+// refusedDuringReplace reports whether err is Meta refusing /users while the
+// run's replace session is open; the rows not applied then are deferred to the
+// session (see Write).
+func (d *Destination) refusedDuringReplace(rs *replaceSession, err error, out *outcome) bool {
+	var refusal *replaceRefusal
+	if rs == nil || !errors.As(err, &refusal) {
 		return false
 	}
 	if rs.refuseDirect() {
-		d.log.Info("Meta refuses membership changes while a replace session is open: the session alone carries this run's rows")
+		d.log.Info("Meta refuses membership changes while the replace session is open: this run's changes are carried by the session alone, and fail until it completes so that the next run sends them again",
+			logSession, rs.id)
 	}
+	out.deferRows(refusal.unsent)
 	return true
 }
 
@@ -250,43 +348,129 @@ func (d *Destination) do(ctx context.Context, b *connector.Batch, method, path s
 	seq, _ := ctx.Value(seqKey{}).(int64)
 	defer d.usage.pacer.done(seq)
 	return d.client.Do(ctx, b, saas.Request{
-		Method: method, Path: path, Query: d.query(nil), Body: body,
+		Method: method, Path: path, Body: body,
 		ContentType: "application/x-www-form-urlencoded",
 	})
 }
 
-// query adds appsecret_proof to q when app_secret is set.
-func (d *Destination) query(q url.Values) url.Values {
-	if d.proof == "" {
-		return q
-	}
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("appsecret_proof", d.proof)
-	return q
+// maxPinRequests bounds the requests spent pinning down the invalid entries of
+// one answer that its samples did not name (see tally).
+const maxPinRequests = 32
+
+// suspects are rows among which Meta counted invalid entries it did not name.
+type suspects struct {
+	entries []entry
+	invalid int64
 }
 
-// tally reads a successful answer: Meta's invalid entries are counted for the
-// run (num_invalid_entries), and those its samples name fail with its reason.
-func (d *Destination) tally(b *connector.Batch, what string, resp *saas.Response, part []entry, removal bool, out *outcome) {
+// tally reads a successful answer: the rows Meta counted among the invalid
+// entries fail, with Meta's reason. Meta names them in invalid_entry_samples,
+// but samples only a few (10, as seen): when it counted more than its samples
+// name, the rows left unnamed are sent again in halves (adding or removing a
+// member twice changes nothing) until each half's answer names its invalid
+// entries, holds none, or holds nothing else. Rows still unidentified after
+// maxPinRequests requests, or when a request to pin them down is refused, fail
+// with the count: a row Meta refused is never reported written. It returns an
+// error when such a request failed in a way worth retrying the batch for.
+func (d *Destination) tally(ctx context.Context, b *connector.Batch, what string, resp *saas.Response, part []entry, removal bool, out *outcome, send post) error {
 	ans, err := parseUsersAnswer(resp.Body)
 	if err != nil {
 		// Meta took the request (200): its rows are applied.
 		d.log.Warn("Meta's answer could not be read; its rows are taken as applied", "action", what, "error", err)
-		return
+		return nil
 	}
+	s, ok := d.named(part, removal, ans, out)
+	if !ok {
+		return nil
+	}
+	budget := maxPinRequests
+	err = d.pin(ctx, s, removal, out, send, &budget)
+	if budget <= 0 {
+		d.log.Warn("Meta counted more invalid entries than its samples name, and pinning them down took too many requests: the rows left unidentified fail with the count",
+			"action", what, "invalid", int64(ans.NumInvalidEntries))
+	}
+	return err
+}
+
+// named fails the rows of part that Meta's answer names as invalid entries and
+// returns the others, when Meta counted invalid entries among them too.
+func (d *Destination) named(part []entry, removal bool, ans usersAnswer, out *outcome) (suspects, bool) {
 	invalid := int64(ans.NumInvalidEntries)
 	if invalid <= 0 {
-		return
+		return suspects{}, false
 	}
-	b.Count("num_invalid_entries", invalid)
-	named := d.schema.refused(part, removal, ans.samples())
-	for k, reason := range named {
-		out.fail(part[k].row, fmt.Errorf("facebook: %w: %s", errInvalidEntry, reason), true)
+	names := d.schema.refused(part, removal, ans.samples())
+	for k, reason := range names {
+		out.invalidEntry(part[k].row, reason)
 	}
-	if rest := invalid - int64(len(named)); rest > 0 {
-		d.log.Warn("Meta counted invalid entries it did not name: they are counted in num_invalid_entries, not failed",
-			"action", what, "invalid", invalid, "named", len(named))
+	rest := invalid - int64(len(names))
+	if rest <= 0 {
+		return suspects{}, false
 	}
+	s := suspects{invalid: rest}
+	for k, e := range part {
+		if _, ok := names[k]; !ok {
+			s.entries = append(s.entries, e)
+		}
+	}
+	return s, true
+}
+
+// pin finds the invalid entries among s by sending its halves again.
+func (d *Destination) pin(ctx context.Context, s suspects, removal bool, out *outcome, send post, budget *int) error {
+	if s.invalid >= int64(len(s.entries)) {
+		for _, e := range s.entries {
+			out.invalidEntry(e.row, "Meta gave no reason (its answers name only a sample of the invalid entries)")
+		}
+		return nil
+	}
+	half := len(s.entries) / 2
+	var found int64
+	for i, h := range [][]entry{s.entries[:half], s.entries[half:]} {
+		if i == 1 && found >= s.invalid {
+			return nil // the first half held them all
+		}
+		rest := suspects{s.entries[i*half:], s.invalid - found}
+		if *budget <= 0 {
+			d.unidentified(rest, "pinning them down took too many requests", out)
+			return nil
+		}
+		*budget--
+		resp, err := send(ctx, h)
+		var refusal *replaceRefusal
+		if err != nil && !connector.IsPermanent(err) && !errors.As(err, &refusal) {
+			return err
+		}
+		var ans usersAnswer
+		if err == nil {
+			ans, err = parseUsersAnswer(resp.Body)
+		}
+		if err != nil {
+			d.unidentified(rest, "the request to pin them down failed: "+err.Error(), out)
+			*budget = 0 // the rest fail with their counts too
+			return nil
+		}
+		found += int64(ans.NumInvalidEntries)
+		if sub, ok := d.named(h, removal, ans, out); ok {
+			if err := d.pin(ctx, sub, removal, out, send, budget); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unidentified fails the rows of s: Meta counted invalid entries among them
+// without naming which. They are applied but for those, and are sent again by
+// the next run.
+func (d *Destination) unidentified(s suspects, why string, out *outcome) {
+	err := fmt.Errorf("facebook: %w: Meta counted %d of %d rows sent with this one as invalid entries without naming them, and Sluice could not tell which (%s); check the row's identifiers: it is sent again on the next run",
+		errInvalidEntry, s.invalid, len(s.entries), why)
+	failed := int64(0)
+	for _, e := range s.entries {
+		if out.fail(e.row, err, true) {
+			failed++
+		}
+	}
+	out.invalid += min(failed, s.invalid)
 }

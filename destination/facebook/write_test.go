@@ -2,13 +2,22 @@ package facebook_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
 )
@@ -134,6 +143,192 @@ func TestInvalidEntriesAreCountedAndFailed(t *testing.T) {
 	require.Equal(t, map[int]string{1: "facebook: Meta counted the row among the invalid entries: the person opted out"}, failedRows(t, err))
 	require.Equal(t, map[string]int64{"num_invalid_entries": 1}, counts)
 	tb.requireMembers(t, person(1), person(3))
+}
+
+// Meta names only a sample of its invalid entries (10 here): the rows it
+// counted but did not name are pinned down by sending them again in halves, so
+// that every refused row fails with Meta's reason and none is reported written.
+func TestUnnamedInvalidEntriesArePinnedDown(t *testing.T) {
+	t.Parallel()
+	rejected := map[string]bool{}
+	var changes []record.Change
+	for n := range 30 {
+		changes = append(changes, person(n).add())
+		if n%2 == 0 {
+			rejected[tupleOf(t, person(n))["EMAIL"]] = true
+		}
+	}
+	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
+		if rejected[ids["EMAIL"]] {
+			return "EMAIL: bounced"
+		}
+		return ""
+	}})
+	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
+	err, exchanges, counts := write(d, changes)
+	rows := failedRows(t, err)
+	require.Len(t, rows, 15, "Meta refused 15 rows")
+	for i, msg := range rows {
+		require.Zero(t, i%2, "row %d was not refused", i)
+		require.Equal(t, "facebook: Meta counted the row among the invalid entries: EMAIL: bounced", msg)
+	}
+	require.Equal(t, map[string]int64{"num_invalid_entries": 15}, counts)
+	require.LessOrEqual(t, len(exchanges), 3, "the 20 unnamed rows, in halves")
+	require.Len(t, tb.members(), 15)
+}
+
+// When pinning the invalid entries down would take too many requests, the rows
+// still unidentified fail with Meta's count: a row Meta refused is never
+// reported written, and num_invalid_entries is Meta's count.
+func TestUnidentifiedInvalidEntriesFailWithTheCount(t *testing.T) {
+	t.Parallel()
+	var changes []record.Change
+	var valid []customer
+	rejected := map[string]bool{}
+	for n := range 2000 {
+		changes = append(changes, person(n).add())
+		if n%2 == 1 {
+			valid = append(valid, person(n))
+		} else {
+			rejected[tupleOf(t, person(n))["EMAIL"]] = true
+		}
+	}
+	tb := setup(t, sim.Options{MaxInvalidSamples: 1, Reject: func(_ string, ids map[string]string) string {
+		if rejected[ids["EMAIL"]] {
+			return "EMAIL: bounced"
+		}
+		return ""
+	}})
+	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
+	err, exchanges, counts := write(d, changes)
+	rows := failedRows(t, err)
+	for n := 0; n < 2000; n += 2 {
+		require.Contains(t, rows, n, "row %d was refused", n)
+	}
+	unidentified := 0
+	for _, msg := range rows {
+		if strings.Contains(msg, "as invalid entries without naming them, and Sluice could not tell which") {
+			unidentified++
+		}
+	}
+	require.Positive(t, unidentified)
+	require.Equal(t, map[string]int64{"num_invalid_entries": 1000}, counts)
+	require.LessOrEqual(t, len(exchanges), 33)
+	tb.requireMembers(t, valid...)
+}
+
+// num_invalid_entries counts each refused row once, however many times the
+// engine sends its batch: here the batch's second request fails once, and the
+// retry is told of the first request's invalid entry again.
+func TestInvalidEntriesAreCountedOncePerRow(t *testing.T) {
+	t.Parallel()
+	refused := tupleOf(t, person(1))["EMAIL"]
+	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
+		if ids["EMAIL"] == refused {
+			return "the person opted out"
+		}
+		return ""
+	}})
+	var posts atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if r.Method != http.MethodPost || posts.Add(1) != 2 {
+			return false
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":{"message":"Service temporarily unavailable","code":2,"is_transient":true}}`)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeInsert), customerSync(), func(c *facebook.Config) { c.BatchSize = 2 })
+	batch := []record.Change{person(1).add(), person(2).add(), person(3).add(), person(4).add()}
+	err, _, counts := write(d, batch)
+	require.Error(t, err)
+	require.False(t, connector.IsPermanent(err))
+	err, _, retried := write(d, batch)
+	require.Equal(t, map[int]string{0: "facebook: Meta counted the row among the invalid entries: the person opted out"}, failedRows(t, err))
+	for name, n := range retried {
+		counts[name] += n
+	}
+	require.Equal(t, map[string]int64{"num_invalid_entries": 1}, counts)
+	tb.requireMembers(t, person(2), person(3), person(4))
+}
+
+// appsecret_proof reaches Meta with every request, but shows neither in the
+// request lines the run log keeps nor in an error quoting a request's URL: it
+// is derived from the secrets, so the engine's redaction does not know it.
+func TestAppSecretProofIsNeverShown(t *testing.T) {
+	t.Parallel()
+	const secret = "app-secret-0123"
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(token))
+	proof := hex.EncodeToString(mac.Sum(nil))
+	tb := setup(t, sim.Options{AppSecret: secret, RequireAppSecretProof: true})
+	withSecret := func(c *facebook.Config) { c.AppSecret = secret }
+	d := tb.open(t, customerInfo(connector.ModeInsert), customerSync(), withSecret)
+	require.NoError(t, d.Check(context.Background()))
+	err, exchanges, _ := write(d, []record.Change{person(1).add()})
+	require.NoError(t, err, "Meta requires the proof")
+	require.Len(t, exchanges, 1)
+	require.Equal(t, "POST "+tb.srv.URL+"/v21.0/"+audienceID+"/users", exchanges[0].Request.Line)
+	for _, r := range tb.sim.Log().Requests() {
+		require.Contains(t, r.RawQuery, "appsecret_proof="+proof)
+	}
+	tb.requireMembers(t, person(1))
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	d = tb.open(t, customerInfo(connector.ModeInsert), customerSync(), func(c *facebook.Config) {
+		withSecret(c)
+		c.BaseURL = down.URL + "/v21.0"
+	})
+	err, exchanges, _ = write(d, []record.Change{person(1).add()})
+	require.ErrorContains(t, err, down.URL+"/v21.0/"+audienceID+"/users")
+	require.NotContains(t, err.Error(), proof)
+	require.NotContains(t, exchanges[0].Err, proof)
+}
+
+// A birth date held as a timestamp gives its own calendar date: local midnight
+// on 1 May is born on 1 May, not on 30 April as in UTC.
+func TestBirthTimestampGivesItsOwnDate(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	fields := []string{"id", "email", "birth"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeUpsert, KeyColumn: "id", KeyField: "id", Fields: fields,
+		ColumnFields: map[string]int{"identifiers.EMAIL": 1, "identifiers.DOBD": 2, "identifiers.DOBM": 2, "identifiers.DOBY": 2}}
+	sc := &facebook.SyncConfig{AudienceID: audienceID, Identifiers: map[string]string{"EMAIL": "email", "DOBD": "birth", "DOBM": "birth", "DOBY": "birth"}}
+	d := tb.open(t, info, sc, nil)
+	birth := time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+	require.NoError(t, first(write(d, []record.Change{{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"1", "a@b.co", birth})}})))
+	members := tb.members()
+	require.Len(t, members, 1)
+	require.Equal(t, tuple{"EMAIL": sim.HashValue("EMAIL", "a@b.co"), "DOBY": sim.HashValue("DOBY", "1990"),
+		"DOBM": sim.HashValue("DOBM", "05"), "DOBD": sim.HashValue("DOBD", "01")}, members[0])
+}
+
+// A US ZIP held as a number lost its leading zero: it is put back for a row in
+// the US, and left alone elsewhere (8001 is a whole postal code in Zürich).
+func TestNumericZIPOfTheUSIsPadded(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	fields := []string{"id", "email", "zip", "country"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeUpsert, KeyColumn: "id", KeyField: "id", Fields: fields,
+		ColumnFields: map[string]int{"identifiers.EMAIL": 1, "identifiers.ZIP": 2, "identifiers.COUNTRY": 3}}
+	sc := &facebook.SyncConfig{AudienceID: audienceID, Identifiers: map[string]string{"EMAIL": "email", "ZIP": "zip", "COUNTRY": "country"}}
+	d := tb.open(t, info, sc, nil)
+	row := func(id, email string, zip record.Value, country string) record.Change {
+		return record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, email, zip, country})}
+	}
+	require.NoError(t, first(write(d, []record.Change{
+		row("1", "a@b.co", int64(2134), "US"), row("2", "c@d.co", 501.0, "United States"), row("3", "e@f.co", int64(8001), "CH"),
+	})))
+	zips := map[string]string{}
+	for _, m := range tb.members() {
+		zips[m["EMAIL"]] = m["ZIP"]
+	}
+	require.Equal(t, map[string]string{
+		sim.HashValue("EMAIL", "a@b.co"): sim.HashValue("ZIP", "02134"),
+		sim.HashValue("EMAIL", "c@d.co"): sim.HashValue("ZIP", "00501"),
+		sim.HashValue("EMAIL", "e@f.co"): sim.HashValue("ZIP", "8001"),
+	}, zips)
 }
 
 // The customer value of a value-based audience travels as a number.
