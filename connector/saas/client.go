@@ -248,3 +248,16 @@ func Snippet(body []byte) string {
 	}
 	return s
 }
+
+// Sleep waits for d, or until ctx is done, whichever comes first; it returns
+// ctx's error in the second case.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -369,7 +369,7 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 		log:    logger.With(logSync, p.Sync.Name, logAudience, strings.TrimSpace(sc.AudienceID)),
 		schema: sch, limits: limits,
 		http: saas.NewHTTPClient(limits.InFlight, limits.Timeout),
-		now:  time.Now, sleep: sleep,
+		now:  time.Now, sleep: saas.Sleep,
 	}
 	var proof string
 	if cfg.AppSecret != "" {
@@ -399,18 +399,6 @@ func open(ctx context.Context, p connector.DestinationParams) (connector.Destina
 
 func (d *Destination) authorize(r *http.Request) {
 	r.Header.Set("Authorization", "Bearer "+d.cfg.AccessToken)
-}
-
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Capabilities are Meta's limits for the ad account lowered by the user's keys.

@@ -365,7 +365,7 @@ func (d *Destination) awaitJob(ctx context.Context, b *connector.Batch, op opera
 	span := time.Duration(d.jobSpan.Load())
 	state := stateUploadComplete
 	for {
-		if err := sleep(ctx, wait); err != nil {
+		if err := saas.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		b.Count("bulk_polls", 1)
@@ -457,7 +457,7 @@ func (d *Destination) fetch(ctx context.Context, b *connector.Batch, path, actio
 		if delay, ok := connector.RetryDelay(err); ok && delay > 0 {
 			wait = delay
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := saas.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -473,22 +473,10 @@ func (d *Destination) fetchPatiently(ctx context.Context, b *connector.Batch, pa
 			return resp, err
 		}
 		d.log.Warn("could not read a bulk job's results: reading them again", logError, err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := saas.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		wait = min(wait*2, d.pollMax)
-	}
-}
-
-// sleep waits for d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

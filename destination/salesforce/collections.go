@@ -79,7 +79,7 @@ func (d *Destination) retryLocked(ctx context.Context, b *connector.Batch, op op
 	if pause > 0 {
 		pause += rand.N(pause/2 + 1)
 	}
-	if err := sleep(ctx, pause); err != nil {
+	if err := saas.Sleep(ctx, pause); err != nil {
 		t.failRows(locked, fmt.Errorf("salesforce: %s %s: %s: %s (not sent again: the run was cancelled)", op.action(), d.object, codeLocked, lockMessage))
 		return
 	}
