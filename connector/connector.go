@@ -217,6 +217,10 @@ type RunResult struct {
 	// that was cancelled or had failures is not complete.
 	Complete          bool
 	Succeeded, Failed int64
+	// Cancelled is set when the run was cancelled (Ctrl-C) before it finished:
+	// FinishRun then gets a context that is not cancelled, to abandon or close
+	// what the run opened, and should not wait long for anything.
+	Cancelled bool
 }
 
 // Checker is implemented by destinations that can verify, before anything is sent,

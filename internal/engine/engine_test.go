@@ -610,12 +610,12 @@ func TestRunPlannerAndFinisher(t *testing.T) {
 // finishing is a Finisher whose FinishRun runs finish with its context.
 type finishing struct {
 	*capture
-	finish func(ctx context.Context) error
+	finish func(ctx context.Context, r connector.RunResult) error
 }
 
 func (f *finishing) PlanRun(context.Context, connector.RunPlan) error { return nil }
-func (f *finishing) FinishRun(ctx context.Context, _ connector.RunResult) error {
-	return f.finish(ctx)
+func (f *finishing) FinishRun(ctx context.Context, r connector.RunResult) error {
+	return f.finish(ctx, r)
 }
 
 // FinishRun can be interrupted: a run cancelled while the destination finishes
@@ -625,7 +625,7 @@ func TestFinishRunContext(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 10, connector.Capabilities{MaxBatchRecords: 10, MaxInFlight: 1, MaxAttempts: 1})
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &finishing{capture: h.dest, finish: func(fctx context.Context) error {
+	f := &finishing{capture: h.dest, finish: func(fctx context.Context, _ connector.RunResult) error {
 		cancel()
 		select {
 		case <-fctx.Done():
@@ -643,11 +643,14 @@ func TestFinishRunContext(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	h2.dest.misbehave = func(*connector.Batch) error { cancel2(); return nil }
 	var finishErr error
-	h2.dest.wrap = &finishing{capture: h2.dest, finish: func(fctx context.Context) error {
-		finishErr = fctx.Err()
+	var result connector.RunResult
+	h2.dest.wrap = &finishing{capture: h2.dest, finish: func(fctx context.Context, r connector.RunResult) error {
+		finishErr, result = fctx.Err(), r
 		return nil
 	}}
 	_, err = h2.engine.Run(ctx2, engine.RunParams{Sync: "s"})
 	require.NoError(t, err)
 	require.NoError(t, finishErr, "a run cancelled before finishing still finishes with a live context")
+	require.True(t, result.Cancelled, "and is told the run was cancelled")
+	require.False(t, result.Complete)
 }

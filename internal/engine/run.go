@@ -247,7 +247,7 @@ func (r *runner) execute(ctx context.Context) (err error) {
 		r.caps.Limits = l
 	}
 	if f, ok := dest.(connector.Finisher); ok && planned {
-		res := connector.RunResult{Succeeded: r.live.succeeded.Load(), Failed: r.live.failed.Load()}
+		res := connector.RunResult{Succeeded: r.live.succeeded.Load(), Failed: r.live.failed.Load(), Cancelled: ctx.Err() != nil}
 		res.Complete = sendErr == nil && comErr == nil && ctx.Err() == nil && res.Failed == 0 && res.Succeeded == counts.planned.Total()
 		// A run cancelled before it finishes still tells the destination (to
 		// abandon what it opened); one cancelled while finishing stops it.
