@@ -26,15 +26,18 @@ import (
 // closing, nothing fails the batch for the engine to retry: the job is polled
 // until it is done, its results are read even when it was aborted, and a row
 // whose result cannot be read fails with the job's id, for the next run.
+//
+// Polls and results reads share one deadline, maxJobWait after the close: a
+// batch waits on its job no longer than that (and the requests under way).
 var (
 	pollFirst  = 250 * time.Millisecond // the first poll's delay, doubled up to pollMax
 	pollMax    = 5 * time.Second
-	maxJobWait = 30 * time.Minute // a job not done by then is aborted; its unprocessed rows fail
+	maxJobWait = 30 * time.Minute // a job seen not done by then is aborted; its unprocessed rows fail
 )
 
 // jobReserve is how many requests of the org's daily allocation a run writing
-// with Bulk API 2.0 keeps for the jobs it closed: with fewer left it starts no
-// batch, so that those jobs can still be polled and their results read.
+// with Bulk API 2.0 keeps for the jobs it closed: with fewer left it creates no
+// job, so that those jobs can still be polled and their results read.
 const jobReserve = 100
 
 // Bulk API 2.0 job states.
@@ -132,6 +135,9 @@ func (d *Destination) runJob(ctx context.Context, b *connector.Batch, op operati
 		return connector.Divisible(fmt.Errorf("salesforce: %s %s: the batch's CSV is %d MB, more than the %d MB a Bulk API 2.0 upload takes: lower bulk_batch_size",
 			op.action(), d.object, len(body)>>20, bulkMaxBytes>>20))
 	}
+	if err := d.keepReserve(); err != nil {
+		return err
+	}
 	b.Count("bulk_jobs", 1)
 	job, err := d.createJob(ctx, b, op)
 	if err != nil {
@@ -162,7 +168,7 @@ func (d *Destination) runJob(ctx context.Context, b *connector.Batch, op operati
 		return nil
 	}
 	log.Debug("bulk job done", "state", info.State, "processed", info.NumberRecordsProcessed, "failed", info.NumberRecordsFailed)
-	return d.jobOutcome(ctx, b, op, ops, info, t)
+	return d.jobOutcome(ctx, b, op, ops, info, closed.Add(d.jobWait), t)
 }
 
 // closedJobError is the failure of a closed job's rows whose results could not
@@ -180,10 +186,13 @@ func (d *Destination) closedJobError(op operation, job string, err error) error 
 		op.action(), d.object, job, why, check))
 }
 
-// keepReserve refuses a batch of a run writing with Bulk API 2.0 when fewer than
-// jobReserve requests of the day are left, by the org's last count: they are
-// kept for the jobs already closed, whose rows' outcomes are unknown until their
-// results are read.
+// keepReserve refuses to create a job when fewer than jobReserve requests of the
+// day are left, by the org's last count: they are kept for the jobs already
+// closed, whose rows' outcomes are unknown until their results are read. It is
+// checked where a job is about to be created, not for the whole batch: rows
+// that go through sObject Collections (a run's small batches, the rows set
+// aside) cost a request or two each and close no job, so they may spend into
+// the reserve.
 func (d *Destination) keepReserve() error {
 	s := d.usage.Load()
 	if s == nil || !d.bulk.Load() {
@@ -357,34 +366,35 @@ func (d *Destination) abortJob(b *connector.Batch, op operation, job string) {
 // aborted: 250 ms after closing it, then twice as long each time up to a limit
 // (see pollLimit). Each poll is a request of the daily allocation. A poll that
 // fails for a while (no answer, 5xx) does not end the wait: the job is processed
-// anyway. A job not done after maxJobWait is aborted, and what it processed by
-// then is read like any job's results.
+// anyway. A job seen still not done jobWait after its close is aborted, and what
+// it processed by then is read like any job's results. One whose state could not
+// be read by then is not: it may have finished, and aborting it would not tell
+// what it wrote; the poll's error is returned, which fails its rows naming it.
 func (d *Destination) awaitJob(ctx context.Context, b *connector.Batch, op operation, job string, closed time.Time) (*jobInfo, error) {
 	wait := d.pollFirst
 	deadline := closed.Add(d.jobWait)
 	span := time.Duration(d.jobSpan.Load())
-	state := stateUploadComplete
 	for {
-		if err := saas.Sleep(ctx, wait); err != nil {
+		// The last poll comes at the deadline, not up to pollMax after it.
+		if err := saas.Sleep(ctx, min(wait, max(0, time.Until(deadline)))); err != nil {
 			return nil, err
 		}
 		b.Count("bulk_polls", 1)
 		info, err := d.readJob(ctx, b, op, job)
+		late := time.Now().After(deadline)
 		switch {
 		case err == nil && info.ended():
 			d.jobSpan.Store(int64(time.Since(closed)))
 			return info, nil
 		case err == nil && info.State == stateOpen:
 			return nil, errNotClosed
+		case err == nil && late:
+			return d.abortLate(ctx, b, op, job, info.State), nil
 		case err == nil:
-			state = info.State
-		case connector.IsPermanent(err) || ctxErr(err):
+		case connector.IsPermanent(err) || ctxErr(err) || late:
 			return nil, err
 		default:
 			d.log.Warn("could not read a bulk job's state: polling it again", logJob, job, logError, err)
-		}
-		if time.Now().After(deadline) {
-			return d.abortLate(ctx, b, op, job, state), nil
 		}
 		wait = min(wait*2, pollLimit(d.pollFirst, d.pollMax, span, time.Since(closed)))
 	}
@@ -393,14 +403,16 @@ func (d *Destination) awaitJob(ctx context.Context, b *connector.Batch, op opera
 // errNotClosed is awaitJob's report of a job still Open: its close failed.
 var errNotClosed = errors.New("the bulk job is not closed")
 
-// abortLate aborts a job still not done after maxJobWait and returns its state
-// after that: Salesforce keeps what it processed, and the rest is unprocessed.
+// abortLate aborts a job seen still not done (in state) after jobWait and returns
+// its state after that: Salesforce keeps what it processed, and the rest is
+// unprocessed.
 func (d *Destination) abortLate(ctx context.Context, b *connector.Batch, op operation, job, state string) *jobInfo {
 	d.abortJob(b, op, job)
 	info, err := d.readJob(ctx, b, op, job)
 	if err != nil {
-		// The state is unknown: the results say what was processed so far, and
-		// the other rows fail without being taken as unprocessed.
+		// The state after the abort is unknown: the results say what was
+		// processed so far, and the other rows fail without being taken as
+		// unprocessed.
 		info = &jobInfo{State: state}
 	}
 	info.ID = job
@@ -464,7 +476,8 @@ func (d *Destination) fetch(ctx context.Context, b *connector.Batch, path, actio
 }
 
 // fetchPatiently is fetch for what a closed job's rows depend on: a failure
-// worth retrying is retried, with pauses growing to pollMax, until until.
+// worth retrying is retried, with pauses growing to pollMax, until until (at
+// least one fetch is made, however late).
 func (d *Destination) fetchPatiently(ctx context.Context, b *connector.Batch, path, action string, until time.Time) (*saas.Response, error) {
 	wait := d.pollFirst
 	for {
@@ -493,10 +506,11 @@ func (d *Destination) jobFailure(action string, resp *saas.Response) error {
 }
 
 // jobOutcome reads a processed job's results and records every row's fate.
-func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op operation, ops []recordOp, info *jobInfo, t *tally) error {
+// Reads that fail are made again until until, the deadline the polls had: a
+// batch waits on its job jobWait in all.
+func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op operation, ops []recordOp, info *jobInfo, until time.Time, t *tally) error {
 	m := d.newResultMatcher(b, op, ops)
 	what := fmt.Sprintf("salesforce: %s %s", op.action(), d.object)
-	until := time.Now().Add(d.jobWait)
 	read := func(kind string) error {
 		resp, err := d.fetchPatiently(ctx, b, d.jobsPath(info.ID, kind), fmt.Sprintf("read the %s of bulk job %s", kind, info.ID), until)
 		if err != nil {
@@ -518,6 +532,9 @@ func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op ope
 		// object or operation refused). Every batch would fail the same way.
 		return connector.Permanent(fmt.Errorf("%s: bulk job %s %s: %s", what, info.ID, info.State, jobError(info)))
 	}
+	// Salesforce wrote or refused rows of the job: the batch must not be sent
+	// again (see settle), whatever becomes of the rest.
+	t.answered = t.answered || m.processed > 0
 	var unknown error
 	if err != nil {
 		unknown = d.closedJobError(op, info.ID, err)
@@ -526,9 +543,6 @@ func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op ope
 	for j, o := range ops {
 		switch r := m.fates[j]; {
 		case r.state == fateSucceeded:
-			if op == opInsert {
-				t.created = true
-			}
 		case r.state == fateFailed && op == opDelete && isGoneCode(r.code):
 		case r.state == fateFailed && r.code == codeLocked:
 			locked = append(locked, o)
@@ -538,6 +552,13 @@ func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op ope
 			t.fail(o.row, fmt.Errorf("%s: not processed: bulk job %s ended %s (%s); the row is sent again on the next run", what, info.ID, info.State, jobError(info)))
 		case unknown != nil:
 			t.fail(o.row, unknown)
+		case m.astray[m.key(m.sent(&o))] > 0:
+			check := "the row is sent again on the next run"
+			if op == opInsert {
+				check = "check in Setup > Bulk Data Load Jobs whether the job created its record before the next run, which sends the row again and would create it twice"
+			}
+			t.fail(o.row, fmt.Errorf("%s: bulk job %s returned a result for %s %q whose other cells match none of the rows sent with that value, so which of them it belongs to, and this row's outcome, is unknown: %s",
+				what, info.ID, m.keyCol, m.sent(&o), check))
 		case !info.ended():
 			t.fail(o.row, d.closedJobError(op, info.ID, fmt.Errorf("it was still %s after %s, and Sluice asked to abort it", info.State, d.jobWait)))
 		default:
@@ -546,6 +567,10 @@ func (d *Destination) jobOutcome(ctx context.Context, b *connector.Batch, op ope
 	}
 	if m.unmatched > 0 {
 		d.log.Warn("bulk results name rows the job was not sent", logJob, info.ID, "rows", m.unmatched)
+	}
+	if len(m.astray) > 0 {
+		d.log.Warn("bulk results of rows sharing a key match none of those rows by their cells: the rows left without a result fail, their outcome unknown",
+			logJob, info.ID, "results", m.strays)
 	}
 	if len(locked) > 0 {
 		d.retryLocked(ctx, b, op, locked, t)

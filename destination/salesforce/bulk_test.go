@@ -366,6 +366,114 @@ func TestBulkRunKeepsRequestsForClosedJobs(t *testing.T) {
 	require.Len(t, tb.sim.Jobs(), 1)
 }
 
+// The reserve is kept for jobs: a batch of a Bulk run that creates none (rows
+// sent through sObject Collections, here for a carriage return) is written with
+// fewer requests left, while a batch that would create a job is still refused.
+func TestTheReserveHoldsBackJobsOnly(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{DailyRequests: 200})
+	tb.spend(t, 100)
+	fields := []string{"District_Id__c", "Name", "Notes__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeUpsert, KeyColumn: "district_id", KeyField: "District_Id__c", Fields: fields}
+	d := tb.open(t, tb.config(nil), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "District_Id__c", API: "bulk"})
+	row := func(id, notes string) record.Change {
+		return record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, "N", notes})}
+	}
+	err, _ := write(d, row("d-1", "a\r\nb")) // learns the org's usage: 101 used, 99 left
+	require.NoError(t, err)
+	err, _ = write(d, row("d-2", "a\r\nb"))
+	require.NoError(t, err, "one sObject Collections request, no job to keep requests for")
+	err, traced := write(d, row("d-3", "plain"))
+	require.True(t, connector.IsPermanent(err), "%v", err)
+	require.ErrorContains(t, err, "a run writing with Bulk API 2.0 keeps 100 for polling the jobs it closed")
+	require.Zero(t, traced)
+	require.Empty(t, tb.sim.Jobs())
+	require.ElementsMatch(t, []string{"d-1", "d-2"}, keys(tb.accounts()))
+}
+
+// Polls and results reads that keep failing hold a batch for the job wait in
+// all, counted from the close (not the polls' wait and then the reads' again).
+// A job whose state could not be read is not aborted: it may have finished.
+// Its rows fail naming it.
+func TestFailingReadsHoldABatchNoLongerThanTheJobWait(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkRecordsPerSecond: 1}) // still in progress at the deadline
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/jobs/ingest/") {
+			unavailable(w)
+			return true
+		}
+		return false
+	})
+	d := tb.districts(t, connector.ModeUpsert, "bulk", func(c *salesforce.Config) { c.InstanceURL = url; c.MaxAttempts = 1 })
+	const wait = 400 * time.Millisecond
+	d.SetJobWait(wait)
+	start := time.Now()
+	err, _ := write(d, districtsRange(record.OpAdd, 0, 3, 0)...)
+	took := time.Since(start)
+	got := rowErrors(t, err)
+	require.Len(t, got, 3)
+	require.Less(t, took, wait*3/2)
+	job := tb.sim.Jobs()[0]
+	require.NotEqual(t, sim.StateAborted, job.State, "not aborted while its state was unknown")
+	for _, msg := range got {
+		require.Contains(t, msg, "salesforce: upsert Account: bulk job "+job.ID+" was closed, so Salesforce processes it, but its results could not be read (")
+		require.Contains(t, msg, "HTTP 503")
+	}
+}
+
+// A cancelled run does not keep polling: the closed job's rows fail at once,
+// naming the job.
+func TestACancelledRunStopsPollingItsJob(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkRecordsPerSecond: 1})
+	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	b := connector.NewBatch("districts_to_salesforce", "run-1", "batch-1", districtsRange(record.OpAdd, 0, 50, 0), func(connector.Exchange) {})
+	start := time.Now()
+	err := d.Write(ctx, b)
+	require.Less(t, time.Since(start), 2*time.Second)
+	got := rowErrors(t, err)
+	require.Len(t, got, 50)
+	require.Contains(t, got[0], "bulk job "+tb.sim.Jobs()[0].ID+" was closed, so Salesforce processes it, but the run was cancelled before its results were read")
+}
+
+// When rows share a key, a result whose cells match none of them is given to
+// none: in turn, it would go to the first row waiting (here the one Salesforce
+// refused, reported written). The rows of that key it leaves without a result
+// fail, their outcome unknown; the others keep theirs.
+func TestABulkResultMatchingNoRowSharingItsKeyIsGivenToNone(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{BulkResultsInOrder: true})
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, "/successfulResults") {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		tb.sim.ServeHTTP(rec, r)
+		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+		w.WriteHeader(rec.Code)
+		// A cell echoed otherwise than it was sent.
+		w.Write(bytes.Replace(rec.Body.Bytes(), []byte("Kept"), []byte("Kept twice"), 1))
+		return true
+	})
+	fields := []string{"District_Id__c", "Name", "Legacy_Code__c"}
+	info := connector.SyncInfo{Name: "s", Mode: connector.ModeInsert, KeyColumn: "district_id", KeyField: "District_Id__c", Fields: fields}
+	d := tb.open(t, tb.config(func(c *salesforce.Config) { c.InstanceURL = url }), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "Legacy_Code__c", API: "bulk"})
+	tb.reject("bad", "Validation failed")
+	row := func(id, name string) record.Change {
+		return record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, name, "L-1"})}
+	}
+	err, _ := write(d, row("bad", "Refused"), row("good", "Kept"), row("good-too", "Written"))
+	job := tb.sim.Jobs()[0]
+	require.Equal(t, map[int]string{
+		0: "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Validation failed",
+		1: "salesforce: create Account: bulk job " + job.ID + ` returned a result for Legacy_Code__c "L-1" whose other cells match none of the rows sent with that value, so which of them it belongs to, and this row's outcome, is unknown: check in Setup > Bulk Data Load Jobs whether the job created its record before the next run, which sends the row again and would create it twice`,
+	}, rowErrors(t, err))
+	require.ElementsMatch(t, []string{"good", "good-too"}, keys(tb.accounts()))
+}
+
 func keys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {

@@ -51,14 +51,14 @@ func (d *Destination) collectionsWrite(ctx context.Context, b *connector.Batch, 
 // applyResults records the outcome of each record of a request (results are in
 // input order) and returns the records that met a lock.
 func (d *Destination) applyResults(op operation, ops []recordOp, results []recordResult, t *tally) (locked []recordOp) {
+	// Every record has an outcome from Salesforce now, a success as much as a
+	// failure: the batch must not be sent again (see settle).
+	t.answered = t.answered || len(results) > 0
 	// A row may have several records (a delete of duplicates): it fails when any does.
 	for j, o := range ops {
 		res := results[j]
 		switch {
 		case res.Success:
-			if op == opInsert {
-				t.created = true
-			}
 		case op == opDelete && res.gone():
 		case res.locked():
 			locked = append(locked, o)

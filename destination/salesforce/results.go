@@ -23,8 +23,10 @@ import (
 // (an insert on an External ID that is not unique, two updates of one record),
 // a result goes to the record whose every cell it echoes; records alike in
 // every cell, or results whose cells cannot be compared, take the key's results
-// in turn, the record that sent the key's exact text first. A record no result
-// names fails.
+// in turn, the record that sent the key's exact text first. A result whose
+// cells match none of the records sharing its key is given to none (in turn, it
+// could report a refused record written): the records of that key it leaves
+// without a result fail, their outcome unknown. A record no result names fails.
 
 type fateState uint8
 
@@ -57,6 +59,11 @@ type resultMatcher struct {
 	header []string // the upload's columns
 	fates  []fate
 
+	// astray counts, by key (see key), the results of a shared key whose cells
+	// match none of its records still waiting; strays is their total.
+	astray map[string]int
+	strays int
+
 	matched, unmatched, left int
 	processed                int // results that are successes or failures
 }
@@ -67,11 +74,8 @@ func (d *Destination) newResultMatcher(b *connector.Batch, op operation, ops []r
 	if op == opUpdate || op == opDelete {
 		m.keyCol = idField
 	}
-	for j, o := range ops {
-		sent := o.ext
-		if m.keyCol == idField {
-			sent = o.id
-		}
+	for j := range ops {
+		sent := m.sent(&ops[j])
 		m.exact[sent] = append(m.exact[sent], j)
 		m.loose[m.key(sent)] = append(m.loose[m.key(sent)], j)
 	}
@@ -90,6 +94,14 @@ func (d *Destination) newResultMatcher(b *connector.Batch, op operation, ops []r
 		}
 	}
 	return m
+}
+
+// sent is the key cell a record's line carries.
+func (m *resultMatcher) sent(o *recordOp) string {
+	if m.keyCol == idField {
+		return o.id
+	}
+	return o.ext
 }
 
 // lineKey is the text a record's line is known by: its cells, each with its length.
@@ -205,11 +217,27 @@ func (m *resultMatcher) read(kind string, body []byte) error {
 }
 
 // assign gives its fate to the next record waiting on the key cell sent: the
-// one whose line the result echoes (line, "" when unknown), if any.
+// one whose line the result echoes (line, "" when the key is not shared or the
+// cells cannot be compared).
 func (m *resultMatcher) assign(sent, line string, f fate) {
+	processed := f.state != fateUnprocessed
 	j, ok := 0, false
 	if line != "" {
-		j, ok = m.take(m.byLine, line)
+		if j, ok = m.take(m.byLine, line); !ok {
+			// The result is one record's of the key, but which is unknown:
+			// handed to the next one in turn, a success could be reported for
+			// a record Salesforce refused. The records of the key it leaves
+			// waiting fail (see jobOutcome).
+			if m.astray == nil {
+				m.astray = map[string]int{}
+			}
+			m.astray[m.key(sent)]++
+			m.strays++
+			if processed {
+				m.processed++
+			}
+			return
+		}
 	}
 	if !ok {
 		j, ok = m.take(m.exact, sent)
@@ -223,7 +251,7 @@ func (m *resultMatcher) assign(sent, line string, f fate) {
 	}
 	m.fates[j] = f
 	m.matched++
-	if f.state != fateUnprocessed {
+	if processed {
 		m.processed++
 	}
 	m.left--

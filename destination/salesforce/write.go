@@ -44,9 +44,6 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 	if err := d.dailySpent(); err != nil {
 		return err
 	}
-	if err := d.keepReserve(); err != nil {
-		return err
-	}
 	var writes, removes []int
 	for i := range b.Changes {
 		switch {
@@ -70,18 +67,19 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) error {
 
 // tally is one Write's record of its rows' outcomes: the rows that failed, each
 // once with its first reason, how many of them were refused before anything was
-// sent (which the batch sent again would refuse the same way), and whether
-// records were created (which it would create again).
+// sent (which the batch sent again would refuse the same way), and whether some
+// row got an outcome from Salesforce (which the batch sent again would write
+// again: a closed Bulk job's rows as a second job, an insert's records twice).
 type tally struct {
-	be      connector.BatchError
-	failed  map[int]bool
-	refused int
-	created bool
+	be       connector.BatchError
+	failed   map[int]error
+	refused  int
+	answered bool
 }
 
 // refuse records err as the failure of a row refused before it was sent.
 func (t *tally) refuse(row int, err error) {
-	if !t.failed[row] {
+	if t.failed[row] == nil {
 		t.refused++
 	}
 	t.fail(row, err)
@@ -90,13 +88,13 @@ func (t *tally) refuse(row int, err error) {
 // fail records err as the failure of row, unless the row failed already (a row
 // with several records fails on the first).
 func (t *tally) fail(row int, err error) {
-	if t.failed[row] {
+	if t.failed[row] != nil {
 		return
 	}
 	if t.failed == nil {
-		t.failed = map[int]bool{}
+		t.failed = map[int]error{}
 	}
-	t.failed[row] = true
+	t.failed[row] = err
 	t.be.Fail(row, err)
 }
 
@@ -110,14 +108,15 @@ func (t *tally) failRows(ops []recordOp, err error) {
 // settle decides a batch's outcome from its parts' (writes and removals). A
 // part's error that refers to the whole batch is returned as it is, for the
 // engine to retry or split the batch, only while that loses and duplicates
-// nothing: no row has an outcome from Salesforce yet (rows refused before
-// sending are refused again) and no record was created. A permanent error of
-// one part of two is not returned either: the other part's rows may be done.
-// Otherwise the failed part's rows that have no outcome fail with its error, and
-// the rows that have one keep it.
+// nothing: no row has an outcome from Salesforce yet, success or failure (rows
+// refused before sending are refused again). Once one has, the batch sent again
+// would write its rows a second time: a closed Bulk job's as a second job. A
+// permanent error of one part of two is not returned either: the other part's
+// rows may be done. Otherwise the failed part's rows that have no outcome fail
+// with its error, and the rows that have one keep it.
 func (t *tally) settle(writes []int, writeErr error, removes []int, removeErr error) error {
 	if writeErr != nil || removeErr != nil {
-		if t.be.Len() == t.refused && !t.created {
+		if t.be.Len() == t.refused && !t.answered {
 			single := len(writes) == 0 || len(removes) == 0
 			for _, err := range []error{removeErr, writeErr} {
 				if err != nil && (single || !connector.IsPermanent(err) || connector.IsDivisible(err)) {
@@ -296,23 +295,34 @@ func (d *Destination) removeRows(ctx context.Context, b *connector.Batch, idx []
 	if err != nil {
 		return err
 	}
+	// Two removed rows with one external ID delete its records once, by the
+	// first row's delete; every row a record serves shares its outcome.
 	var deletes []recordOp
-	seen := map[string]bool{}
+	served := map[string][]int{} // record Id → the rows it serves
 	for _, o := range ops {
 		for _, id := range found[d.extKey(o.ext)] {
-			if !seen[id] { // two removed rows with one external ID delete its records once
-				seen[id] = true
+			if _, ok := served[id]; !ok {
 				deletes = append(deletes, recordOp{row: o.row, ext: o.ext, id: id})
 			}
+			served[id] = append(served[id], o.row)
 		}
 	}
 	if len(deletes) == 0 {
 		return nil
 	}
 	if d.viaBulk(len(deletes)) {
-		return d.bulkWrite(ctx, b, opDelete, deletes, t)
+		err = d.bulkWrite(ctx, b, opDelete, deletes, t)
+	} else {
+		err = d.collectionsWrite(ctx, b, opDelete, deletes, t)
 	}
-	return d.collectionsWrite(ctx, b, opDelete, deletes, t)
+	for _, o := range deletes {
+		if failed := t.failed[o.row]; failed != nil {
+			for _, row := range served[o.id] {
+				t.fail(row, failed) // its record was not deleted: it is not removed either
+			}
+		}
+	}
+	return err
 }
 
 // removedExt is the text of a removed row's external ID. A removed row carries

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -74,4 +75,65 @@ func TestAFailedPartKeepsTheOtherRowsOutcomes(t *testing.T) {
 	require.Equal(t, "salesforce: delete Account: INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id", got[0])
 	require.Contains(t, got[1], "HTTP 503")
 	require.Contains(t, got[2], "HTTP 503")
+}
+
+// A mirror batch whose removals' lookup fails (a 503 past max_attempts) still
+// sends its writes; once Salesforce has written them (through a Bulk job that
+// is closed and processed, or sObject Collections), the lookup's error fails the
+// removed rows alone. Returned for the whole batch, the engine would send the
+// batch again: the writes as a second job.
+func TestAFailedRemovalLookupFailsOnlyTheRemovedRows(t *testing.T) {
+	t.Parallel()
+	for _, api := range []string{"bulk", "collections"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			tb := setup(t, sim.Options{})
+			tb.seed(t, "Account", []map[string]any{{"District_Id__c": "d-1", "Name": "One"}})
+			url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/query") {
+					unavailable(w)
+					return true
+				}
+				return false
+			})
+			d := tb.districts(t, connector.ModeMirror, api, func(c *salesforce.Config) { c.InstanceURL = url; c.MaxAttempts = 1 })
+			changes := append([]record.Change{district(record.OpRemove, "d-1", "One", 1)}, districtsRange(record.OpAdd, 10, 13, 0)...)
+			err, _ := write(d, changes...)
+			got := rowErrors(t, err)
+			require.Len(t, got, 1, "the written rows keep their outcome: %v", got)
+			require.Contains(t, got[0], "salesforce: look up Account: HTTP 503")
+			require.ElementsMatch(t, []string{"d-1", "d-10", "d-11", "d-12"}, keys(tb.accounts()))
+			if api == "bulk" {
+				require.Len(t, tb.sim.Jobs(), 1)
+			}
+		})
+	}
+}
+
+// Two removed rows with one external ID delete its record once; when
+// Salesforce refuses that delete, both rows fail: the second is not reported
+// removed while the record stays.
+func TestRemovedRowsSharingAnExternalIDShareTheDeletesOutcome(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	tb.seed(t, "Account", []map[string]any{{"District_Id__c": "d-1", "Name": "One"}})
+	var deleted atomic.Int32
+	url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodDelete {
+			return false
+		}
+		ids := strings.Split(r.URL.Query().Get("ids"), ",")
+		deleted.Add(int32(len(ids)))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[{"id":"` + ids[0] + `","success":false,"errors":[{"statusCode":"INSUFFICIENT_ACCESS_OR_READONLY","message":"insufficient access rights on object id","fields":[]}]}]`))
+		return true
+	})
+	d := tb.districts(t, connector.ModeMirror, "collections", func(c *salesforce.Config) { c.InstanceURL = url })
+	second := district(record.OpRemove, "D-1", "One", 1)
+	second.Key = "other-key"
+	err, _ := write(d, district(record.OpRemove, "d-1", "One", 1), second)
+	want := "salesforce: delete Account: INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id"
+	require.Equal(t, map[int]string{0: want, 1: want}, rowErrors(t, err))
+	require.Equal(t, int32(1), deleted.Load(), "the record is deleted once")
+	require.Len(t, tb.accounts(), 1)
 }
