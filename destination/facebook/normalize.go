@@ -25,9 +25,10 @@ var (
 	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	usZIP     = regexp.MustCompile(`^(\d{5})(?:-?\d{4})?$`)
 	emailForm = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	// phoneExt is an extension written after a number ("ext 34", "x34", "#34"):
-	// not part of the number Meta matches on.
-	phoneExt = regexp.MustCompile(`(?i)\s*(?:#|x\.?|ext(?:ension)?\.?)\s*:?\s*\d{1,6}\s*$`)
+	// phoneExt is an extension written after a number ("ext 34", "extn 34",
+	// "x34", "#34", ";ext=34" as in RFC 3966): not part of the number Meta
+	// matches on.
+	phoneExt = regexp.MustCompile(`(?i)\s*[;,]?\s*(?:#|x\.?|ext(?:n|ension)?\.?)\s*[:=]?\s*\d{1,6}\s*$`)
 	// phoneTrunk is a national trunk prefix written after the country code, as in
 	// "+44 (0)20 7946 0958": dialled at home, not from abroad.
 	phoneTrunk = regexp.MustCompile(`\(\s*0\s*\)`)
@@ -141,10 +142,15 @@ func onlyDigits(s string) string {
 	return b.String()
 }
 
-// phoneNumber is a phone number without what follows or interrupts it in
-// writing but is not dialled from abroad: an extension at its end and, after a
-// country code, a trunk prefix "(0)" (Meta's normalisation guidance).
+// phoneNumber is a phone number without what is written with it but not
+// dialled from abroad: a "tel:" scheme (RFC 3966) with its parameters, an
+// extension at its end and, after a country code, a trunk prefix "(0)" (Meta's
+// normalisation guidance). A 0 that is not bracketed is dialled: an Italian
+// number keeps it (+39 06…).
 func phoneNumber(raw string) string {
+	if len(raw) >= 4 && strings.EqualFold(raw[:4], "tel:") {
+		raw, _, _ = strings.Cut(strings.TrimSpace(raw[4:]), ";") // ;ext=, ;isub=, ;phone-context=
+	}
 	raw = phoneExt.ReplaceAllString(raw, "")
 	if strings.HasPrefix(raw, "+") || strings.HasPrefix(raw, "00") {
 		raw = phoneTrunk.ReplaceAllString(raw, "")

@@ -110,18 +110,29 @@ func TestNormalizePassesDigestsThrough(t *testing.T) {
 }
 
 // A phone number loses what is written with it but not dialled from abroad: an
-// extension, and a trunk prefix "(0)" after the country code.
+// extension (however written), a "tel:" scheme with its parameters, and a
+// trunk prefix "(0)" after the country code. A 0 not in brackets is dialled.
 func TestNormalizePhoneExtensionsAndTrunkPrefixes(t *testing.T) {
 	for raw, want := range map[string]string{
-		"+1 (650) 555-1212 ext 34":     "16505551212",
-		"+1 (650) 555-1212 ext. 34":    "16505551212",
-		"+1 650 555 1212 x34":          "16505551212",
-		"650-555-1212x34 ":             "6505551212",
-		"+1 650 555 1212 extension 34": "16505551212",
-		"+1 650 555 1212 #34":          "16505551212",
-		"+44 (0)20 7946 0958":          "442079460958",
-		"0044 (0) 20 7946 0958":        "442079460958",
-		"(020) 7946 0958":              "2079460958", // no country code: only the digits
+		"+1 (650) 555-1212 ext 34":              "16505551212",
+		"+1 (650) 555-1212 ext. 34":             "16505551212",
+		"+1 650 555 1212 x34":                   "16505551212",
+		"650-555-1212x34 ":                      "6505551212",
+		"+1 650 555 1212 extension 34":          "16505551212",
+		"+1 650 555 1212 #34":                   "16505551212",
+		"+1 650 555 1212 extn 5":                "16505551212",
+		"+1 650 555 1212 Extn. 5":               "16505551212",
+		"+1 650 555 1212;ext=5":                 "16505551212",
+		"+1 650 555 1212, ext. 5":               "16505551212",
+		"tel:+1-650-555-1212;ext=5":             "16505551212",
+		"TEL:+1-650-555-1212":                   "16505551212",
+		"tel:+1-650-555-1212;phone-context=x.y": "16505551212",
+		"tel:+44-(0)20-7946-0958;ext=12":        "442079460958",
+		"+44 (0)20 7946 0958":                   "442079460958",
+		"0044 (0) 20 7946 0958":                 "442079460958",
+		"(020) 7946 0958":                       "2079460958",   // no country code: only the digits
+		"+39 06 6982 1234":                      "390669821234", // Rome: the 0 is dialled from abroad
+		"+39 06 6982 1234 ext 7":                "390669821234",
 	} {
 		got, err := Normalize("PHONE", raw)
 		require.NoError(t, err, "%q", raw)
@@ -157,10 +168,11 @@ func TestIdentifierText(t *testing.T) {
 		{"DOBY", record.Date{Year: 1987, Month: 2, Day: 7}, "1987"},
 		{"DOBM", record.Date{Year: 1987, Month: 2, Day: 7}, "02"},
 		{"DOBD", time.Date(1987, 2, 7, 23, 0, 0, 0, time.UTC), "07"},
-		// A timestamp's own calendar date, not UTC's (30 April there).
-		{"DOBD", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "01"},
-		{"DOBM", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "05"},
-		{"DOBY", time.Date(1990, 12, 31, 20, 0, 0, 0, time.FixedZone("EST", -5*3600)), "1990"},
+		// A timestamp is an instant (record.Value's are in UTC): its UTC day.
+		// Midnight on 1 May in Paris is 30 April there; hold birth dates as DATE.
+		{"DOBD", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "30"},
+		{"DOBM", time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "04"},
+		{"DOBY", time.Date(1990, 12, 31, 20, 0, 0, 0, time.FixedZone("EST", -5*3600)), "1991"},
 		{"EMAIL", nil, ""},
 	} {
 		got, err := identifierText(tc.key, tc.v)

@@ -78,10 +78,12 @@ func (d *Destination) PlanRun(ctx context.Context, p connector.RunPlan) error {
 }
 
 // FinishRun closes the replace session when every row of the run is in it (or
-// failed for its own values, which cannot be in an audience, or failed because
-// Meta refused to apply its change directly, which the session carries): Meta
-// then swaps the audience's members for the session's. Otherwise the session is
-// left to expire, and the audience keeps its previous members.
+// failed for its own values, which cannot be in an audience, or failed though
+// the session carries it): Meta then swaps the audience's members for the
+// session's. Otherwise the session is left to expire, and the audience keeps
+// its previous members. A cancelled run's session is left so too, at once: the
+// replace is what the user stopped, and closing it could wait out Meta's
+// throttling for an hour on a context Ctrl-C no longer reaches.
 func (d *Destination) FinishRun(ctx context.Context, r connector.RunResult) error {
 	d.mu.Lock()
 	rs := d.replace
@@ -102,6 +104,15 @@ func (d *Destination) FinishRun(ctx context.Context, r connector.RunResult) erro
 	applied := "with this run's changes applied directly"
 	if noDirect {
 		applied = "without the changes Meta refused to apply directly while the session was open: those rows are recorded as failed, and the next run sends them again (Meta takes them once the session times out)"
+	}
+	if r.Cancelled {
+		if !noDirect {
+			applied = "with the changes this run wrote before it was cancelled applied directly"
+		}
+		d.log.Info("the run was cancelled: the replace session is left open, and Meta abandons it when it times out",
+			logSession, rs.id)
+		return connector.Permanent(fmt.Errorf("facebook: the run was cancelled, so replace session %d was not closed: audience %s keeps its previous members, %s; Meta abandons the session when it times out. Run the sync with --full-resync again to replace the members",
+			rs.id, d.audience, applied))
 	}
 	if broken == nil && r.Succeeded+r.Failed == rs.planned && r.Failed == excused {
 		if _, err := d.control(ctx, "complete the replace session on audience "+d.audience, rs, true); err != nil {
@@ -224,9 +235,7 @@ func (rs *replaceSession) send(ctx context.Context, d *Destination, b *connector
 			}
 			continue
 		}
-		if err := d.tally(ctx, b, what, resp, part, false, out, request); err != nil {
-			return err
-		}
+		d.tally(ctx, b, what, resp, part, false, out, request)
 	}
 	return nil
 }

@@ -383,6 +383,112 @@ func TestFinishRunCountsEachRowByItsLastAttempt(t *testing.T) {
 	tb.requireMembers(t, person(1), person(2), person(3))
 }
 
+// Rows among invalid entries Meta counted but did not name, which pinning
+// down could not tell apart (here 100 of 200 re-keyed rows, one sample an
+// answer), fail with the count, but the replace session carries them: Meta
+// takes the valid ones, and the replace must not take them out of the
+// audience. Only the rows Meta named invalid are left out of it.
+func TestFullResyncKeepsValidRowsAmongUnidentifiedInvalidEntries(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	moved := func(i int) customer { c := person(i); c.email = "Moved" + itoa(i) + "@example.com"; return c }
+	rejected := map[string]bool{}
+	for i := 0; i < n; i += 2 {
+		rejected[tupleOf(t, moved(i))["EMAIL"]] = true
+	}
+	tb := setup(t, sim.Options{MaxInvalidSamples: 1})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	var adds, changes []record.Change
+	var valid []customer
+	for i := range n {
+		adds = append(adds, person(i).add())
+		changes = append(changes, person(i).changeTo(moved(i)))
+		if i%2 == 1 {
+			valid = append(valid, moved(i))
+		}
+	}
+	require.NoError(t, first(write(d, adds)))
+	tb.sim.SetReject(func(_ string, ids map[string]string) string {
+		if rejected[ids["EMAIL"]] {
+			return "EMAIL: refused"
+		}
+		return ""
+	})
+
+	err, failed := fullResync(t, d, nil, changes, n)
+	require.NoError(t, err, "every failure is excused: the rows Meta refused, and the rows the session carries")
+	require.Greater(t, failed, n/2, "valid rows failed as unidentified")
+	require.Equal(t, sim.SessionComplete, replaceSession(t, tb).State)
+	tb.requireMembers(t, valid...)
+}
+
+// A changed row whose previous identifiers Meta refuses in the removal fails,
+// and is not added directly (it would be in the audience twice), but the
+// replace session carries its new identifiers: the replace leaves out the old
+// ones anyway.
+func TestFullResyncCarriesRowsWhoseRemovalWasRefused(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	require.NoError(t, first(write(d, []record.Change{person(1).add(), person(2).add()})))
+	old := tupleOf(t, person(1))["EMAIL"]
+	tb.sim.SetReject(func(_ string, ids map[string]string) string {
+		if ids["EMAIL"] == old {
+			return "EMAIL: refused"
+		}
+		return ""
+	})
+	moved := person(1)
+	moved.email, moved.phone = "moved1@example.com", "+1 650 555 9999"
+
+	ctx := context.Background()
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Changed: 2, FullResync: true}))
+	err, _, _ := write(d, []record.Change{person(1).changeTo(moved), person(2).changeTo(person(2))})
+	rows := failedRows(t, err)
+	require.Len(t, rows, 1)
+	require.Contains(t, rows[0], "Meta counted the row among the invalid entries: EMAIL: refused")
+	require.NoError(t, d.FinishRun(ctx, connector.RunResult{Succeeded: 1, Failed: 1}))
+	tb.requireMembers(t, moved, person(2))
+}
+
+// A run cancelled before it finished (Ctrl-C) does not close its replace
+// session, even when every row reached it: FinishRun's context no longer
+// listens to Ctrl-C, and closing could wait out Meta's throttling for an
+// hour. The audience keeps its previous members, with the changes written
+// directly, and the run says to resync again.
+func TestCancelledFullResyncLeavesTheSessionOpen(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, sim.Options{})
+	var closing atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if _, last := sessionOf(body); !last {
+			return false
+		}
+		closing.Add(1)
+		throttle(w, 60)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeMirror), customerSync(), nil)
+	ft := newFakeTime(d)
+	stranger := sim.Member{Identifiers: map[string]string{"EMAIL": sim.HashValue("EMAIL", "someone@else.example")}}
+	require.NoError(t, tb.sim.SeedMembers(audienceID, stranger))
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 1, FullResync: true}))
+	require.NoError(t, first(write(d, []record.Change{person(1).add()})))
+	cancel() // Ctrl-C after the last batch, before FinishRun: the engine passes what follows
+	err := d.FinishRun(context.WithoutCancel(ctx), connector.RunResult{Cancelled: true, Succeeded: 1})
+	require.ErrorContains(t, err, "the run was cancelled, so replace session")
+	require.ErrorContains(t, err, "keeps its previous members, with the changes this run wrote before it was cancelled applied directly")
+	require.ErrorContains(t, err, "--full-resync again")
+	require.Zero(t, ft.longest(), "nothing waited for")
+	require.Zero(t, closing.Load(), "the session was not closed")
+	require.NotEqual(t, sim.SessionComplete, replaceSession(t, tb).State)
+	members := tb.members()
+	require.Len(t, members, 2)
+	require.Contains(t, members, tuple(stranger.Identifiers))
+	require.Contains(t, members, tupleOf(t, person(1)))
+}
+
 // throttle answers Meta's custom-audience throttling: code 80003 in an HTTP
 // 400, with the wait in the business-use-case header, in minutes.
 func throttle(w http.ResponseWriter, minutes int) {

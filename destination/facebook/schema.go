@@ -160,9 +160,8 @@ func (s *schema) cell(key string, v record.Value) (string, error) {
 
 // identifierText is a warehouse value as the text Meta's rules apply to. A date
 // or a timestamp gives its year, month or day to DOBY, DOBM and DOBD, so that
-// one birth-date column can serve all three; a timestamp's are its own calendar
-// date, in the zone it carries: a birth date stored as local midnight is that
-// day, not the day before in UTC.
+// one birth-date column can serve all three; a timestamp is an instant (in UTC,
+// as record.Value holds it) and gives its UTC day.
 func identifierText(key string, v record.Value) (string, error) {
 	switch v := v.(type) {
 	case nil:
@@ -181,8 +180,8 @@ func identifierText(key string, v record.Value) (string, error) {
 	case record.Date:
 		return datePart(key, v.Year, int(v.Month), v.Day, v.String())
 	case time.Time:
-		y, m, d := v.Date()
-		return datePart(key, y, int(m), d, v.Format(time.RFC3339Nano))
+		t := v.UTC()
+		return datePart(key, t.Year(), int(t.Month()), t.Day(), t.Format(time.RFC3339Nano))
 	}
 	kind, _ := record.KindOf(v)
 	return "", fmt.Errorf("is a %s value, which cannot be an identifier: select it as text in the model", kind)

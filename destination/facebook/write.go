@@ -24,17 +24,23 @@ type outcome struct {
 	be     connector.BatchError
 	failed []bool
 	// excused are the failed rows a replace is still the model's audience
-	// without: rows failed for their own values (not usable as identifiers, or
-	// refused by Meta as invalid entries), which cannot be in an audience, and
-	// rows whose change Meta refused while the run's replace session is open,
-	// which the session carries (see deferred). The others failed with a request.
+	// with: rows failed for their own values (not usable as identifiers, or
+	// named by Meta as invalid entries), which cannot be in an audience, and
+	// rows the session carries though they failed: among invalid entries Meta
+	// counted without naming them (it took the valid ones), or whose change
+	// Meta refused while the run's replace session is open (see deferred). The
+	// others failed with a request.
 	excused []int
 	// deferred marks the rows whose direct change Meta refused because the
 	// run's replace session is open: only the session carries them, so they
 	// are applied only if the run completes it (see Write).
 	deferred []bool
-	invalid  int64 // rows failed as Meta's invalid entries, for num_invalid_entries
-	request  error // a permanent failure of a whole request
+	// refused marks the rows whose identifiers Meta named among the invalid
+	// entries of an addition (in its samples, or pinned down): they cannot be
+	// in an audience, so a replace session need not carry them.
+	refused []bool
+	invalid int64 // rows failed as Meta's invalid entries, for num_invalid_entries
+	request error // a permanent failure of a whole request
 }
 
 // fail records a row's failure unless it failed already; it reports whether it
@@ -51,8 +57,16 @@ func (o *outcome) fail(row int, err error, excused bool) bool {
 	return true
 }
 
-// invalidEntry fails a row Meta counted among the invalid entries.
-func (o *outcome) invalidEntry(row int, reason string) {
+// invalidEntry fails a row Meta named among the invalid entries of a request:
+// an addition's, or a removal's (which says nothing of the identifiers the row
+// has now).
+func (o *outcome) invalidEntry(row int, reason string, removal bool) {
+	if !removal {
+		if o.refused == nil {
+			o.refused = make([]bool, len(o.failed))
+		}
+		o.refused[row] = true
+	}
 	if o.fail(row, fmt.Errorf("facebook: %w: %s", errInvalidEntry, reason), true) {
 		o.invalid++
 	}
@@ -63,6 +77,24 @@ func (o *outcome) keep(entries []entry) []entry {
 	out := entries[:0]
 	for _, e := range entries {
 		if !o.failed[e.row] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// carried drops the entries of the rows Meta named invalid in an addition:
+// whatever else failed, a row goes into the replace session, which is the
+// audience the run leaves behind. A row that failed for a request, or among
+// invalid entries Meta did not name (most of which it took), and is left out
+// would be taken out of the audience by the replace.
+func (o *outcome) carried(entries []entry) []entry {
+	if o.refused == nil {
+		return entries
+	}
+	out := entries[:0]
+	for _, e := range entries {
+		if !o.refused[e.row] {
 			out = append(out, e)
 		}
 	}
@@ -119,7 +151,9 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) (err error)
 		}
 		// A changed row whose previous identifiers could not be removed keeps
 		// them: adding the new ones too would leave it in the audience twice.
-		m.adds, m.session = out.keep(m.adds), out.keep(m.session)
+		// The session carries it all the same: a replace leaves out its
+		// previous identifiers whatever became of them.
+		m.adds = out.keep(m.adds)
 	}
 	if len(m.adds) > 0 {
 		if !direct {
@@ -129,7 +163,7 @@ func (d *Destination) Write(ctx context.Context, b *connector.Batch) (err error)
 		}
 	}
 	if rs != nil && len(m.session) > 0 {
-		if err := rs.send(ctx, d, b, out.keep(m.session), out); err != nil {
+		if err := rs.send(ctx, d, b, out.carried(m.session), out); err != nil {
 			return err
 		}
 	}
@@ -316,9 +350,7 @@ func (d *Destination) send(ctx context.Context, b *connector.Batch, op operation
 			}
 			continue
 		}
-		if err := d.tally(ctx, b, what, resp, part, op.removal, out, request); err != nil {
-			return err
-		}
+		d.tally(ctx, b, what, resp, part, op.removal, out, request)
 	}
 	return nil
 }
@@ -363,33 +395,40 @@ type suspects struct {
 	invalid int64
 }
 
+// pinning is what is left for pinning down one answer's invalid entries: the
+// requests it may still make and, once it stopped, why.
+type pinning struct {
+	left    int
+	stopped string
+}
+
 // tally reads a successful answer: the rows Meta counted among the invalid
 // entries fail, with Meta's reason. Meta names them in invalid_entry_samples,
 // but samples only a few (10, as seen): when it counted more than its samples
 // name, the rows left unnamed are sent again in halves (adding or removing a
 // member twice changes nothing) until each half's answer names its invalid
 // entries, holds none, or holds nothing else. Rows still unidentified after
-// maxPinRequests requests, or when a request to pin them down is refused, fail
-// with the count: a row Meta refused is never reported written. It returns an
-// error when such a request failed in a way worth retrying the batch for.
-func (d *Destination) tally(ctx context.Context, b *connector.Batch, what string, resp *saas.Response, part []entry, removal bool, out *outcome, send post) error {
+// maxPinRequests requests, or once a request to pin them down failed in any
+// way, fail with the count: a row Meta refused is never reported written.
+// Meta took the request: nothing that happens while pinning fails the batch,
+// which the engine would then send again whole.
+func (d *Destination) tally(ctx context.Context, b *connector.Batch, what string, resp *saas.Response, part []entry, removal bool, out *outcome, send post) {
 	ans, err := parseUsersAnswer(resp.Body)
 	if err != nil {
 		// Meta took the request (200): its rows are applied.
 		d.log.Warn("Meta's answer could not be read; its rows are taken as applied", "action", what, "error", err)
-		return nil
+		return
 	}
 	s, ok := d.named(part, removal, ans, out)
 	if !ok {
-		return nil
+		return
 	}
-	budget := maxPinRequests
-	err = d.pin(ctx, s, removal, out, send, &budget)
-	if budget <= 0 {
-		d.log.Warn("Meta counted more invalid entries than its samples name, and pinning them down took too many requests: the rows left unidentified fail with the count",
-			"action", what, "invalid", int64(ans.NumInvalidEntries))
+	p := &pinning{left: maxPinRequests}
+	d.pin(ctx, s, removal, out, send, p)
+	if p.stopped != "" {
+		d.log.Warn("Meta counted more invalid entries than its samples name, and Sluice could not pin them all down: the rows left unidentified fail with the count",
+			"action", what, "invalid", int64(ans.NumInvalidEntries), "reason", p.stopped)
 	}
-	return err
 }
 
 // named fails the rows of part that Meta's answer names as invalid entries and
@@ -401,7 +440,7 @@ func (d *Destination) named(part []entry, removal bool, ans usersAnswer, out *ou
 	}
 	names := d.schema.refused(part, removal, ans.samples())
 	for k, reason := range names {
-		out.invalidEntry(part[k].row, reason)
+		out.invalidEntry(part[k].row, reason, removal)
 	}
 	rest := invalid - int64(len(names))
 	if rest <= 0 {
@@ -417,52 +456,53 @@ func (d *Destination) named(part []entry, removal bool, ans usersAnswer, out *ou
 }
 
 // pin finds the invalid entries among s by sending its halves again.
-func (d *Destination) pin(ctx context.Context, s suspects, removal bool, out *outcome, send post, budget *int) error {
+func (d *Destination) pin(ctx context.Context, s suspects, removal bool, out *outcome, send post, p *pinning) {
 	if s.invalid >= int64(len(s.entries)) {
 		for _, e := range s.entries {
-			out.invalidEntry(e.row, "Meta gave no reason (its answers name only a sample of the invalid entries)")
+			out.invalidEntry(e.row, "Meta gave no reason (its answers name only a sample of the invalid entries)", removal)
 		}
-		return nil
+		return
 	}
 	half := len(s.entries) / 2
 	var found int64
 	for i, h := range [][]entry{s.entries[:half], s.entries[half:]} {
 		if i == 1 && found >= s.invalid {
-			return nil // the first half held them all
+			return // the first half held them all
 		}
 		rest := suspects{s.entries[i*half:], s.invalid - found}
-		if *budget <= 0 {
-			d.unidentified(rest, "pinning them down took too many requests", out)
-			return nil
+		if p.stopped == "" && p.left <= 0 {
+			p.stopped = "pinning them down took too many requests"
 		}
-		*budget--
+		if p.stopped != "" {
+			d.unidentified(rest, p.stopped, out)
+			return
+		}
+		p.left--
 		resp, err := send(ctx, h)
-		var refusal *replaceRefusal
-		if err != nil && !connector.IsPermanent(err) && !errors.As(err, &refusal) {
-			return err
-		}
 		var ans usersAnswer
 		if err == nil {
 			ans, err = parseUsersAnswer(resp.Body)
 		}
 		if err != nil {
-			d.unidentified(rest, "the request to pin them down failed: "+err.Error(), out)
-			*budget = 0 // the rest fail with their counts too
-			return nil
+			// Refused, throttled, cut off or unreadable alike: the rows were
+			// applied but for the invalid ones, and retrying the batch would
+			// send them all again (throttling waits in minutes, longer than
+			// the engine's retries wait) for nothing better.
+			p.stopped = "the request to pin them down failed: " + err.Error()
+			d.unidentified(rest, p.stopped, out)
+			return
 		}
 		found += int64(ans.NumInvalidEntries)
 		if sub, ok := d.named(h, removal, ans, out); ok {
-			if err := d.pin(ctx, sub, removal, out, send, budget); err != nil {
-				return err
-			}
+			d.pin(ctx, sub, removal, out, send, p)
 		}
 	}
-	return nil
 }
 
 // unidentified fails the rows of s: Meta counted invalid entries among them
 // without naming which. They are applied but for those, and are sent again by
-// the next run.
+// the next run. They are not refused (see outcome.carried): most of them are
+// valid, and a replace session carries them.
 func (d *Destination) unidentified(s suspects, why string, out *outcome) {
 	err := fmt.Errorf("facebook: %w: Meta counted %d of %d rows sent with this one as invalid entries without naming them, and Sluice could not tell which (%s); check the row's identifiers: it is sent again on the next run",
 		errInvalidEntry, s.invalid, len(s.entries), why)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
@@ -217,6 +218,52 @@ func TestUnidentifiedInvalidEntriesFailWithTheCount(t *testing.T) {
 	tb.requireMembers(t, valid...)
 }
 
+// A request to pin down invalid entries that fails, even one worth retrying
+// (here throttled for 10 minutes, longer than the engine waits), fails only
+// the rows it was about, as unidentified: Meta took the batch, and failing it
+// whole would make the engine send it all again, or fail every row.
+func TestFailedPinRequestLeavesItsRowsUnidentified(t *testing.T) {
+	t.Parallel()
+	rejected := map[string]bool{}
+	var changes []record.Change
+	for n := range 40 {
+		changes = append(changes, person(n).add())
+		if n < 12 {
+			rejected[tupleOf(t, person(n))["EMAIL"]] = true
+		}
+	}
+	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
+		if rejected[ids["EMAIL"]] {
+			return "EMAIL: bounced"
+		}
+		return ""
+	}})
+	var posts atomic.Int32
+	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if r.Method != http.MethodPost || posts.Add(1) != 2 {
+			return false
+		}
+		throttle(w, 10)
+		return true
+	})
+	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
+	d.SetBudget(saas.NewBudget(connector.RateLimits{}, 8)) // keep the throttling off the shared budget
+	err, _, counts := write(d, changes)
+	rows := failedRows(t, err)
+	require.Len(t, rows, 40, "Meta's 10 samples, and the 30 rows it did not name")
+	unidentified := 0
+	for _, msg := range rows {
+		if strings.Contains(msg, "Meta counted 2 of 30 rows sent with this one as invalid entries without naming them, and Sluice could not tell which (the request to pin them down failed: ") {
+			require.Contains(t, msg, "code 80003")
+			unidentified++
+		}
+	}
+	require.Equal(t, 30, unidentified)
+	require.Equal(t, map[string]int64{"num_invalid_entries": 12}, counts)
+	require.Equal(t, int32(2), posts.Load(), "no request after the throttled one")
+	require.Len(t, tb.members(), 28, "Meta took the 28 valid rows")
+}
+
 // num_invalid_entries counts each refused row once, however many times the
 // engine sends its batch: here the batch's second request fails once, and the
 // retry is told of the first request's invalid entry again.
@@ -286,9 +333,10 @@ func TestAppSecretProofIsNeverShown(t *testing.T) {
 	require.NotContains(t, exchanges[0].Err, proof)
 }
 
-// A birth date held as a timestamp gives its own calendar date: local midnight
-// on 1 May is born on 1 May, not on 30 April as in UTC.
-func TestBirthTimestampGivesItsOwnDate(t *testing.T) {
+// One birth-date column serves DOBY, DOBM and DOBD. Held as a DATE it gives
+// its day; held as a TIMESTAMP (an instant, in UTC as the engine carries it) it
+// gives its UTC day: 23:00 UTC on 1 May is 1 May, whatever zone it was stored in.
+func TestBirthDateColumnServesEveryBirthKey(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, sim.Options{})
 	fields := []string{"id", "email", "birth"}
@@ -296,12 +344,18 @@ func TestBirthTimestampGivesItsOwnDate(t *testing.T) {
 		ColumnFields: map[string]int{"identifiers.EMAIL": 1, "identifiers.DOBD": 2, "identifiers.DOBM": 2, "identifiers.DOBY": 2}}
 	sc := &facebook.SyncConfig{AudienceID: audienceID, Identifiers: map[string]string{"EMAIL": "email", "DOBD": "birth", "DOBM": "birth", "DOBY": "birth"}}
 	d := tb.open(t, info, sc, nil)
-	birth := time.Date(1990, 5, 1, 0, 0, 0, 0, time.FixedZone("CEST", 2*3600))
-	require.NoError(t, first(write(d, []record.Change{{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"1", "a@b.co", birth})}})))
+	require.NoError(t, first(write(d, []record.Change{
+		{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(fields, []record.Value{"1", "a@b.co", record.Date{Year: 1990, Month: 5, Day: 1}})},
+		{Op: record.OpAdd, Key: "2", Fields: record.MakeFields(fields, []record.Value{"2", "c@d.co", time.Date(1990, 5, 1, 23, 0, 0, 0, time.UTC)})},
+	})))
+	born := tuple{"DOBY": sim.HashValue("DOBY", "1990"), "DOBM": sim.HashValue("DOBM", "05"), "DOBD": sim.HashValue("DOBD", "01")}
 	members := tb.members()
-	require.Len(t, members, 1)
-	require.Equal(t, tuple{"EMAIL": sim.HashValue("EMAIL", "a@b.co"), "DOBY": sim.HashValue("DOBY", "1990"),
-		"DOBM": sim.HashValue("DOBM", "05"), "DOBD": sim.HashValue("DOBD", "01")}, members[0])
+	require.Len(t, members, 2)
+	for _, m := range members {
+		require.Contains(t, []string{sim.HashValue("EMAIL", "a@b.co"), sim.HashValue("EMAIL", "c@d.co")}, m["EMAIL"])
+		delete(m, "EMAIL")
+		require.Equal(t, born, m)
+	}
 }
 
 // A US ZIP held as a number lost its leading zero: it is put back for a row in
