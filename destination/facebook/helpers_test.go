@@ -311,3 +311,14 @@ func failedRows(t *testing.T, err error) map[int]string {
 	}
 	return out
 }
+
+// optedOut is a simulator's Reject refusing the person with that hashed email,
+// as Meta refuses one who opted out.
+func optedOut(email string) func(string, map[string]string) string {
+	return func(_ string, ids map[string]string) string {
+		if ids["EMAIL"] == email {
+			return "the person opted out"
+		}
+		return ""
+	}
+}

@@ -345,13 +345,7 @@ func TestLostAnswerToTheClosingBatch(t *testing.T) {
 // session without that row and drop its person from the audience.
 func TestFinishRunCountsEachRowByItsLastAttempt(t *testing.T) {
 	t.Parallel()
-	refused := tupleOf(t, person(1))["EMAIL"]
-	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
-		if ids["EMAIL"] == refused {
-			return "the person opted out"
-		}
-		return ""
-	}})
+	tb := setup(t, sim.Options{Reject: optedOut(tupleOf(t, person(1))["EMAIL"])})
 	var failedOnce atomic.Int32
 	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
 		if seq, _ := sessionOf(body); seq != 2 || failedOnce.Add(1) > 1 {

@@ -132,13 +132,7 @@ func TestUnusableIdentifiersFailTheirRows(t *testing.T) {
 // samples name fail with Meta's reason, the others stand.
 func TestInvalidEntriesAreCountedAndFailed(t *testing.T) {
 	t.Parallel()
-	refused := tupleOf(t, person(2))["EMAIL"]
-	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
-		if ids["EMAIL"] == refused {
-			return "the person opted out"
-		}
-		return ""
-	}})
+	tb := setup(t, sim.Options{Reject: optedOut(tupleOf(t, person(2))["EMAIL"])})
 	d := tb.open(t, customerInfo(connector.ModeInsert), customerSync(), nil)
 	err, _, counts := write(d, []record.Change{person(1).add(), person(2).add(), person(3).add()})
 	require.Equal(t, map[int]string{1: "facebook: Meta counted the row among the invalid entries: the person opted out"}, failedRows(t, err))
@@ -269,13 +263,7 @@ func TestFailedPinRequestLeavesItsRowsUnidentified(t *testing.T) {
 // retry is told of the first request's invalid entry again.
 func TestInvalidEntriesAreCountedOncePerRow(t *testing.T) {
 	t.Parallel()
-	refused := tupleOf(t, person(1))["EMAIL"]
-	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
-		if ids["EMAIL"] == refused {
-			return "the person opted out"
-		}
-		return ""
-	}})
+	tb := setup(t, sim.Options{Reject: optedOut(tupleOf(t, person(1))["EMAIL"])})
 	var posts atomic.Int32
 	tb.interceptWith(func(w http.ResponseWriter, r *http.Request, body []byte) bool {
 		if r.Method != http.MethodPost || posts.Add(1) != 2 {
