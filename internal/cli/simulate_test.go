@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -187,6 +188,101 @@ syncs:
 		run, code := p.syncJSON(sync)
 		require.Equal(t, 0, code, "%s: %v", sync, run)
 		require.EqualValues(t, n, run["succeeded"], sync)
+	}
+}
+
+// Issue 4's project file, as written there, works against `sluice simulate`
+// salesforce, facebook and slack: only the fields the org's admin would have
+// created are given to the Salesforce simulator.
+func TestIssue4ProjectAgainstStandaloneSimulators(t *testing.T) {
+	sfURL := startSimulator(t, "salesforce", "--field", "Account.District_Id__c:string:external", "--field", "Account.Students_Online__c:double")
+	fbURL := startSimulator(t, "facebook")
+	slURL := startSimulator(t, "slack")
+	t.Setenv("SF_TOKEN", "00D000000000001!sf-token")
+	t.Setenv("META_TOKEN", "EAAB-meta-token")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-slack-token")
+	dir := t.TempDir()
+	p := &project{t: t, dir: dir, warehouse: filepath.Join(dir, "warehouse.duckdb")}
+	p.sql(`create table districts as select 'D-' || i as district_id, 'District ' || i as name, i * 7 as students_online from range(1, 41) t(i);
+create table high_value_customers as select i as customer_id, 'c' || i || '@example.com' as email, '+1 415 555 ' || lpad(i::varchar, 4, '0') as phone,
+  'Ada' as first_name, 'Lovelace' as last_name, 'US' as country from range(1, 101) t(i);
+create table at_risk_accounts as select i as account_id, 'Account ' || i as name, i as unused_seats, 'owner' || i || '@example.com' as owner_email from range(1, 4) t(i);`)
+	yaml := `sources:
+  warehouse: {type: duckdb, path: warehouse.duckdb}
+models:
+  districts: {source: warehouse, table: districts, primary_key: district_id}
+  high_value_customers: {source: warehouse, table: high_value_customers, primary_key: customer_id}
+  at_risk_accounts: {source: warehouse, table: at_risk_accounts, primary_key: account_id}
+destinations:
+  sfdc:
+    type: salesforce
+    instance_url: ` + sfURL + `   # the org's My Domain URL
+    access_token: ${env:SF_TOKEN}
+    api_version: "62.0"
+    edition: enterprise                   # with licenses: sets the daily allocation
+    licenses: 50
+  ads:
+    type: facebook_audience
+    access_token: ${env:META_TOKEN}
+    ad_account_id: act_1234567
+    base_url: ` + fbURL + `       # default https://graph.facebook.com/v21.0
+  alerts:
+    type: slack
+    bot_token: ${env:SLACK_BOT_TOKEN}     # or webhook_url: ${env:SLACK_WEBHOOK}
+    base_url: ` + slURL + `       # default https://slack.com/api
+syncs:
+  districts_to_salesforce:
+    model: districts
+    destination: sfdc
+    object: Account
+    external_id_field: District_Id__c
+    mode: upsert
+    api: auto                             # auto | collections | bulk
+    mappings:
+      - {from: district_id, to: District_Id__c}
+      - {from: students_online, to: Students_Online__c}
+  big_spenders_audience:
+    model: high_value_customers
+    destination: ads
+    audience_id: "23851234567890123"
+    mode: mirror
+    identifiers: {EMAIL: email, PHONE: phone, FN: first_name, LN: last_name, COUNTRY: country}
+  at_risk_to_slack:
+    model: at_risk_accounts
+    destination: alerts
+    channel: C0123ABCD
+    mode: insert
+    template: "{{ row.name }} has {{ row.unused_seats }} unused seats (owner {{ row.owner_email }})"
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sluice.yaml"), []byte(yaml), 0o644))
+	out, errOut, code := p.sluice("validate")
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+
+	// The example maps no Name, which Salesforce requires of a new Account: the
+	// first run fails each district with Salesforce's reason.
+	run, code := p.syncJSON("districts_to_salesforce")
+	require.NotEqual(t, 0, code)
+	require.EqualValues(t, 40, run["failed"])
+	out, _, _ = p.sluice("run", "show", run["run_id"].(string), "--failed")
+	require.Contains(t, out, "REQUIRED_FIELD_MISSING")
+	// Sales reps' accounts exist already: the sync keeps their numbers fresh.
+	var recs []string
+	for i := 1; i <= 40; i++ {
+		recs = append(recs, fmt.Sprintf(`{"attributes":{"type":"Account"},"District_Id__c":"D-%d","Name":"District %d"}`, i, i))
+	}
+	req, _ := http.NewRequest(http.MethodPost, sfURL+"/services/data/v62.0/composite/sobjects", strings.NewReader(`{"allOrNone":true,"records":[`+strings.Join(recs, ",")+`]}`))
+	req.Header.Set("Authorization", "Bearer any")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	for sync, n := range map[string]int{"districts_to_salesforce": 40, "big_spenders_audience": 100, "at_risk_to_slack": 3} {
+		run, code := p.syncJSON(sync)
+		require.Equal(t, 0, code, "%s: %v", sync, run)
+		require.EqualValues(t, n, run["succeeded"], sync)
+		require.EqualValues(t, 0, run["failed"], sync)
 	}
 }
 
