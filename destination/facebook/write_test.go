@@ -226,7 +226,7 @@ func TestFailedPinRequestLeavesItsRowsUnidentified(t *testing.T) {
 			rejected[tupleOf(t, person(n))["EMAIL"]] = true
 		}
 	}
-	tb := setup(t, sim.Options{Reject: func(_ string, ids map[string]string) string {
+	tb := setup(t, sim.Options{MaxInvalidSamples: 10, Reject: func(_ string, ids map[string]string) string {
 		if rejected[ids["EMAIL"]] {
 			return "EMAIL: bounced"
 		}

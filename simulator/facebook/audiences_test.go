@@ -1,6 +1,8 @@
 package facebook
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -59,6 +61,40 @@ func TestCreateAudience(t *testing.T) {
 			require.Equal(t, t0, got.Created)
 		})
 	}
+}
+
+// The guide's curl sends JSON-quoted values (-F 'name="My new Custom
+// Audience"'); Graph reads a value that parses as JSON as that JSON.
+func TestCreateAudienceQuotedValues(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	for _, f := range [][2]string{{"name", `"My new Custom Audience"`}, {"subtype", `"CUSTOM"`},
+		{"description", `"People who purchased on my website"`}, {"customer_file_source", `"USER_PROVIDED_ONLY"`},
+		{"access_token", testToken}} {
+		require.NoError(t, w.WriteField(f[0], f[1]))
+	}
+	require.NoError(t, w.Close())
+	r, err := http.NewRequest(http.MethodPost, b.srv.URL+"/v21.0/act_"+testAccount+"/customaudiences", &body)
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := b.srv.Client().Do(r)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got, ok := b.sim.Audience("23850000000000001")
+	require.True(t, ok)
+	require.Equal(t, "My new Custom Audience", got.Name)
+	require.Equal(t, "People who purchased on my website", got.Description)
+	require.Equal(t, "USER_PROVIDED_ONLY", got.CustomerFileSource)
+
+	// Form-encoded too; a value that is not a JSON string is as sent.
+	a := b.do(req{method: http.MethodPost, path: "/act_" + testAccount + "/customaudiences",
+		form: url.Values{"name": {`"Quoted`}, "subtype": {`"CUSTOM"`}, "customer_file_source": {"USER_PROVIDED_ONLY"}}})
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	got, _ = b.sim.Audience(a.body["id"].(string))
+	require.Equal(t, `"Quoted`, got.Name)
 }
 
 func TestCreateAudienceJSONAndUnknownAccount(t *testing.T) {

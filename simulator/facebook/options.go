@@ -95,8 +95,8 @@ type Options struct {
 	// MaxBodyBytes is the largest request body accepted. Default 64 MiB
 	// (unconfirmed: Meta documents none).
 	MaxBodyBytes int64
-	// MaxInvalidSamples is the most entries of invalid_entry_samples. Default 10
-	// (unconfirmed).
+	// MaxInvalidSamples is the most entries of invalid_entry_samples. Default 100
+	// (the guide: "Up to 100 samples of invalid entries").
 	MaxInvalidSamples int
 	// AcceptUppercase accepts upper-case hex digests and MADIDs, storing them in
 	// lower case. By default they are invalid entries, as the hashing rules ask
@@ -108,8 +108,8 @@ type Options struct {
 	Reject func(audienceID string, identifiers map[string]string) string
 
 	// ReplaceTimeout is how long a usersreplace session may stay open after its
-	// first batch; later batches are refused and the audience keeps its members.
-	// Default 90 minutes (unconfirmed).
+	// first batch; later batches are refused and the audience keeps its members
+	// (unconfirmed). Default 90 minutes, as the guide documents.
 	ReplaceTimeout time.Duration
 	// StrictBatchOrder refuses a usersreplace batch whose batch_seq is not the
 	// next one. By default batches may arrive in any order after batch 1.
@@ -191,7 +191,7 @@ func (o Options) WithDefaults() Options {
 		o.MaxBodyBytes = 64 << 20
 	}
 	if o.MaxInvalidSamples == 0 {
-		o.MaxInvalidSamples = 10
+		o.MaxInvalidSamples = 100
 	}
 	if o.ReplaceTimeout == 0 {
 		o.ReplaceTimeout = 90 * time.Minute

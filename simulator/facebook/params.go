@@ -16,7 +16,9 @@ import (
 // params are a request's parameters, as Graph reads them: the query string
 // merged with the body, which may be form-encoded, multipart or a JSON object
 // (body values win). A JSON body's non-string values keep their JSON text, so
-// payload={"schema":…} and "payload":"{\"schema\":…}" read the same.
+// payload={"schema":…} and "payload":"{\"schema\":…}" read the same. A query,
+// form or multipart value that is a JSON string is read as that string, as Graph
+// reads values as JSON when they parse: the guide's curl sends -F 'name="…"'.
 type params map[string]string
 
 // parseParams reads the query string and the body whatever the method: Graph
@@ -25,7 +27,7 @@ func parseParams(r *http.Request, body []byte) (params, error) {
 	p := params{}
 	for k, vs := range r.URL.Query() {
 		if len(vs) > 0 {
-			p[k] = vs[len(vs)-1]
+			p[k] = formValue(vs[len(vs)-1])
 		}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -44,11 +46,24 @@ func parseParams(r *http.Request, body []byte) (params, error) {
 		}
 		for k, vs := range values {
 			if len(vs) > 0 {
-				p[k] = vs[len(vs)-1]
+				p[k] = formValue(vs[len(vs)-1])
 			}
 		}
 		return p, nil
 	}
+}
+
+// formValue is a query, form or multipart value as Graph reads it: a JSON
+// string ("\"CUSTOM\"") is its text, anything else is as sent.
+func formValue(v string) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
+	}
+	var s string
+	if json.Unmarshal([]byte(v), &s) != nil {
+		return v
+	}
+	return s
 }
 
 func (p params) addJSON(body []byte) error {
@@ -92,7 +107,7 @@ func (p params) addMultipart(body []byte, boundary string) error {
 			return fmt.Errorf("the multipart body cannot be read: %v", err)
 		}
 		if name := part.FormName(); name != "" {
-			p[name] = string(value)
+			p[name] = formValue(string(value))
 		}
 	}
 }

@@ -38,8 +38,9 @@ var schemaKeys = map[string]keyKind{
 	"DATA_PROCESSING_OPTIONS_STATE":   kindDPOGeo,
 }
 
-// singleKeySchemas are the names a schema may have as a plain string, and the
-// key each stands for.
+// singleKeySchemas are the single-key names of the /users reference, and the key
+// each stands for. A schema given as a string may also be any identifier key of
+// the multi-key list but PAGEUID (the guide sends "EXTERN_ID" and "EMAIL").
 var singleKeySchemas = map[string]string{
 	"EMAIL_SHA256":         "EMAIL",
 	"PHONE_SHA256":         "PHONE",
@@ -265,11 +266,13 @@ func (p *payload) cells(i int, buf []string) (texts, dpo []string, problem, samp
 func parseSchema(raw json.RawMessage) ([]string, error) {
 	var one string
 	if err := json.Unmarshal(raw, &one); err == nil {
-		key, ok := singleKeySchemas[one]
-		if !ok {
-			return nil, fmt.Errorf("Invalid schema %q: a single schema is EMAIL_SHA256, PHONE_SHA256 or MOBILE_ADVERTISER_ID; pass several keys as a list", one)
+		if key, ok := singleKeySchemas[one]; ok {
+			return []string{key}, nil
 		}
-		return []string{key}, nil
+		if kind, ok := schemaKeys[one]; ok && kind <= kindExternID {
+			return []string{one}, nil
+		}
+		return nil, fmt.Errorf("Invalid schema %q: a single schema is EMAIL_SHA256, PHONE_SHA256, MOBILE_ADVERTISER_ID or one identifier key (EXTERN_ID, EMAIL, PHONE, GEN, DOBY, DOBM, DOBD, LN, FN, FI, CT, ST, ZIP, MADID, COUNTRY); pass several keys as a list", one)
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {

@@ -50,7 +50,7 @@ func TestReplace(t *testing.T) {
 	require.True(t, last.Batches[2].Last)
 
 	// A batch after the last one is refused.
-	replaceErr(t, b.replaceBatch(testAud, 42, 4, false, emails("late@x.com")), 0, "Replace Session Finished")
+	replaceErr(t, b.replaceBatch(testAud, 42, 4, false, emails("late@x.com")), 1870159, "Replace Session Finished")
 	require.False(t, b.sim.Has(testAud, "EMAIL", h("EMAIL", "late@x.com")))
 }
 
@@ -70,27 +70,27 @@ func TestReplaceBatchOrder(t *testing.T) {
 		want    []string // the members' emails after, nil when unchanged
 	}{
 		{name: "one batch", batches: []batch{{seq: 1, last: true, email: "a"}}, want: []string{"a"}},
-		{name: "out of order: the swap waits for the gap", batches: []batch{
-			{seq: 1, email: "a"}, {seq: 3, last: true, email: "c"}, {seq: 2, email: "b"}}, want: []string{"a", "c", "b"}},
-		{name: "last batch waits for a missing one", batches: []batch{
-			{seq: 1, email: "a"}, {seq: 3, last: true, email: "c"}}},
+		{name: "out of order before the last", batches: []batch{
+			{seq: 1, email: "a"}, {seq: 3, email: "c"}, {seq: 2, last: true, email: "b"}}, want: []string{"a", "c", "b"}},
+		// The guide: batches after the first "can be duplicates or any number except 1".
+		{name: "the last batch completes despite a gap", batches: []batch{
+			{seq: 1, email: "a"}, {seq: 5, last: true, email: "e"}}, want: []string{"a", "e"}},
 		{name: "first batch not 1", batches: []batch{
 			{seq: 2, last: true, email: "b", title: "Invalid Upload Batch for Replace", sub: 1870147}}},
 		{name: "duplicate batch_seq is accepted", batches: []batch{
 			{seq: 1, email: "a"}, {seq: 1, email: "a"}, {seq: 2, last: true, email: "b"}}, want: []string{"a", "b"}},
 		{name: "duplicate batch_seq refused", opts: Options{RejectDuplicateBatch: true}, batches: []batch{
-			{seq: 1, email: "a"}, {seq: 1, email: "a", title: "Invalid Upload Batch for Replace"}, {seq: 2, last: true, email: "b"}},
+			{seq: 1, email: "a"}, {seq: 1, email: "a", title: "Invalid Upload Batch for Replace", sub: 1870147}, {seq: 2, last: true, email: "b"}},
 			want: []string{"a", "b"}},
 		{name: "strict order", opts: Options{StrictBatchOrder: true}, batches: []batch{
-			{seq: 1, email: "a"}, {seq: 3, email: "c", title: "Invalid Upload Batch for Replace"}, {seq: 2, last: true, email: "b"}},
+			{seq: 1, email: "a"}, {seq: 3, email: "c", title: "Invalid Upload Batch for Replace", sub: 1870147}, {seq: 2, last: true, email: "b"}},
 			want: []string{"a", "b"}},
 		{name: "batch after the last one", batches: []batch{
-			{seq: 1, email: "a"}, {seq: 2, last: true, email: "b"}, {seq: 3, email: "c", title: "Replace Session Finished"}},
+			{seq: 1, email: "a"}, {seq: 2, last: true, email: "b"}, {seq: 3, email: "c", title: "Replace Session Finished", sub: 1870159}},
 			want: []string{"a", "b"}},
 		{name: "two last batches", batches: []batch{
-			{seq: 1, email: "a"}, {seq: 3, last: true, email: "c"}, {seq: 4, last: true, email: "d", title: "Invalid Upload Batch for Replace"}}},
-		{name: "last below a batch received", batches: []batch{
-			{seq: 1, email: "a"}, {seq: 3, email: "c"}, {seq: 2, last: true, email: "b", title: "Invalid Upload Batch for Replace"}}},
+			{seq: 1, email: "a"}, {seq: 3, last: true, email: "c"}, {seq: 4, last: true, email: "d", title: "Replace Session Finished", sub: 1870159}},
+			want: []string{"a", "c"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestReplaceTimeout(t *testing.T) {
 	usersOK(t, b.replaceBatch(testAud, 1, 2, false, emails("b")), 1, 0)
 	b.clock.Advance(2 * time.Minute)
 	require.Equal(t, SessionTimedOut, b.sim.Sessions(testAud)[0].State)
-	replaceErr(t, b.replaceBatch(testAud, 1, 3, true, emails("c")), 0, "Replace Session Timed Out")
+	replaceErr(t, b.replaceBatch(testAud, 1, 3, true, emails("c")), 1870158, "Replace Session Timed Out")
 	require.Equal(t, hashes("EMAIL", "before"), emailSet(b.sim, testAud), "a timed-out replace changes nothing")
 
 	// A new session works.
@@ -148,7 +148,7 @@ func TestConcurrentReplace(t *testing.T) {
 		t.Parallel()
 		b := setup(t, Options{RejectConcurrentReplace: true})
 		usersOK(t, b.replaceBatch(testAud, 1, 1, false, emails("a")), 1, 0)
-		replaceErr(t, b.replaceBatch(testAud, 2, 1, true, emails("b")), 0, "Replace Already In Progress")
+		replaceErr(t, b.replaceBatch(testAud, 2, 1, true, emails("b")), 1870145, "Replace Already In Progress")
 		usersOK(t, b.replaceBatch(testAud, 1, 2, true, emails("a2")), 1, 0)
 		require.Equal(t, hashes("EMAIL", "a", "a2"), emailSet(b.sim, testAud))
 	})
@@ -171,6 +171,7 @@ func TestUsersDuringReplace(t *testing.T) {
 		usersOK(t, b.replaceBatch(testAud, 1, 1, false, emails("a")), 1, 0)
 		a := b.add(testAud, emails("during"))
 		require.Equal(t, 2650, a.code())
+		require.Equal(t, 1870145, a.subcode())
 		usersOK(t, b.replaceBatch(testAud, 1, 2, true, emails("b")), 1, 0)
 		usersOK(t, b.add(testAud, emails("after")), 1, 0)
 		require.Equal(t, hashes("EMAIL", "a", "b", "after"), emailSet(b.sim, testAud))
@@ -198,4 +199,29 @@ func TestReplaceEmptyLastBatch(t *testing.T) {
 	usersOK(t, b.replaceBatch(testAud, 3, 1, false, emails("a")), 1, 0)
 	usersOK(t, b.replaceBatch(testAud, 3, 2, true, map[string]any{"schema": "EMAIL_SHA256", "data": []any{}}), 0, 0)
 	require.Equal(t, hashes("EMAIL", "a"), emailSet(b.sim, testAud))
+}
+
+// The guide: "changing the schema mid-session will result in errors".
+func TestReplaceSchemaChangeRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	usersOK(t, b.replaceBatch(testAud, 10, 1, false, emails("a")), 1, 0)
+	multi := map[string]any{"schema": []string{"EMAIL", "FN"}, "data": [][]string{{h("EMAIL", "b"), h("FN", "b")}}}
+	replaceErr(t, b.replaceBatch(testAud, 10, 2, true, multi), 1870147, "Invalid Upload Batch for Replace")
+	// EMAIL_SHA256 and EMAIL name the same key: the same schema.
+	usersOK(t, b.replaceBatch(testAud, 10, 2, true, map[string]any{"schema": "EMAIL", "data": []string{h("EMAIL", "c")}}), 1, 0)
+	require.Equal(t, hashes("EMAIL", "a", "c"), emailSet(b.sim, testAud))
+}
+
+// The guide's replace request: a JSON body, schema "EMAIL" as a string, rows
+// of one cell.
+func TestReplaceJSONBodySingleKeySchema(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	a := b.do(req{method: http.MethodPost, path: "/" + testAud + "/usersreplace", json: map[string]any{
+		"session": map[string]any{"session_id": 9778993, "batch_seq": 1, "last_batch_flag": true, "estimated_num_total": 2},
+		"payload": map[string]any{"schema": "EMAIL", "data": [][]string{{h("EMAIL", "a@x.com")}, {h("EMAIL", "b@x.com")}}},
+	}})
+	usersOK(t, a, 2, 0)
+	require.Equal(t, hashes("EMAIL", "a@x.com", "b@x.com"), emailSet(b.sim, testAud))
 }

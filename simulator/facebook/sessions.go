@@ -45,10 +45,10 @@ type Batch struct {
 // session is a Session being built; replace sessions also hold the new members.
 type session struct {
 	Session
-	seen    map[int64]bool
-	maxSeq  int64
-	lastSeq int64
-	rows    *members // replace: the membership that will be swapped in
+	seen   map[int64]bool
+	maxSeq int64
+	rows   *members // replace: the membership that will be swapped in
+	schema []string // replace: the schema of the first batch, which every batch keeps
 }
 
 func (ss *session) export() Session {
@@ -189,38 +189,50 @@ type replaceError struct {
 	title, text string
 }
 
+// The error_subcode and error_user_title of the usersreplace errors the guide
+// lists ("Replace users API common errors") with code 2650.
+const (
+	subcodeReplaceInProgress = 1870145 // an update or replace is in progress
+	subcodeInvalidBatch      = 1870147 // "Invalid Upload Batch for Replace"
+	subcodeReplaceTimedOut   = 1870158 // "Replace Session Timed Out"
+	subcodeReplaceFinished   = 1870159 // "Replace Session Finished"
+
+	titleInvalidBatch = "Invalid Upload Batch for Replace"
+)
+
 // replace applies a usersreplace batch: it opens or continues the session, adds
-// the batch's rows to the session's members and, once the last batch and every
-// batch before it have arrived, swaps them in as the audience's members.
-func (s *Server) replace(a *audience, sp sessionParam, ck checked, now time.Time) *replaceError {
+// the batch's rows to the session's members and, at the batch marked last
+// (whatever the batch_seq numbers before it), swaps them in as the audience's
+// members. schema is the batch's payload schema: a session keeps its first one.
+func (s *Server) replace(a *audience, sp sessionParam, schema []string, ck checked, now time.Time) *replaceError {
 	s.expire(a, now)
 	key := sessionKey("replace", sp.id)
 	ss, ok := a.sessions[key]
 	if !ok {
 		if sp.seq != 1 {
 			// The captured code and subcode of a replace whose first batch was missed.
-			return &replaceError{1870147, "Invalid Upload Batch for Replace",
+			return &replaceError{subcodeInvalidBatch, titleInvalidBatch,
 				fmt.Sprintf("The first batch (batch_seq 1) of replace session %s was not detected: a replace session starts with batch_seq 1.", sp.id)}
 		}
 		if old := a.replacing; old != nil {
 			if s.opts.RejectConcurrentReplace {
-				return &replaceError{0, "Replace Already In Progress",
+				return &replaceError{subcodeReplaceInProgress, "Replace Already In Progress",
 					fmt.Sprintf("Replace session %s is still open on this audience; finish it or wait for it to time out.", old.ID)}
 			}
 			old.State = SessionSuperseded
 		}
 		ss = &session{Session: Session{ID: sp.id, Op: "replace", State: SessionOpen, Started: now},
-			seen: map[int64]bool{}, rows: newMembers()}
+			seen: map[int64]bool{}, rows: newMembers(), schema: schema}
 		a.keep(key, ss)
 		a.replacing = ss
 	}
 	switch ss.State {
 	case SessionComplete:
-		return &replaceError{0, "Replace Session Finished",
-			fmt.Sprintf("Replace session %s has already received its last batch and been applied.", sp.id)}
+		return &replaceError{subcodeReplaceFinished, "Replace Session Finished",
+			fmt.Sprintf("Replace session %s has finished: it already received its last batch (last_batch_flag true) and was applied.", sp.id)}
 	case SessionTimedOut:
-		return &replaceError{0, "Replace Session Timed Out",
-			fmt.Sprintf("Replace session %s was open longer than %s and has been abandoned; start a new session.", sp.id, s.opts.ReplaceTimeout)}
+		return &replaceError{subcodeReplaceTimedOut, "Replace Session Timed Out",
+			fmt.Sprintf("Replace session %s reached its %s time limit and has been abandoned; start a new session.", sp.id, s.opts.ReplaceTimeout)}
 	case SessionSuperseded:
 		return &replaceError{0, "Replace Session Superseded",
 			fmt.Sprintf("Replace session %s was abandoned when a newer replace session started.", sp.id)}
@@ -228,31 +240,23 @@ func (s *Server) replace(a *audience, sp sessionParam, ck checked, now time.Time
 	dup := ss.seen[sp.seq]
 	switch {
 	case dup && s.opts.RejectDuplicateBatch:
-		return &replaceError{0, "Invalid Upload Batch for Replace",
+		return &replaceError{subcodeInvalidBatch, titleInvalidBatch,
 			fmt.Sprintf("Batch %d of replace session %s was already received.", sp.seq, sp.id)}
 	case !dup && s.opts.StrictBatchOrder && sp.seq != ss.maxSeq+1:
-		return &replaceError{0, "Invalid Upload Batch for Replace",
+		return &replaceError{subcodeInvalidBatch, titleInvalidBatch,
 			fmt.Sprintf("Batch %d of replace session %s arrived out of order: expected batch %d.", sp.seq, sp.id, ss.maxSeq+1)}
-	case ss.lastSeq != 0 && sp.seq > ss.lastSeq:
-		return &replaceError{0, "Invalid Upload Batch for Replace",
-			fmt.Sprintf("Batch %d of replace session %s comes after its last batch, %d.", sp.seq, sp.id, ss.lastSeq)}
-	case sp.last && ss.lastSeq != 0 && sp.seq != ss.lastSeq:
-		return &replaceError{0, "Invalid Upload Batch for Replace",
-			fmt.Sprintf("Replace session %s already has a last batch, %d.", sp.id, ss.lastSeq)}
-	case sp.last && sp.seq < ss.maxSeq:
-		return &replaceError{0, "Invalid Upload Batch for Replace",
-			fmt.Sprintf("Batch %d of replace session %s is marked last but batch %d was already received.", sp.seq, sp.id, ss.maxSeq)}
+	case !slices.Equal(schema, ss.schema):
+		return &replaceError{subcodeInvalidBatch, titleInvalidBatch,
+			fmt.Sprintf("Batch %d of replace session %s has schema %s but the session started with %s: the schema cannot change within a session.",
+				sp.seq, sp.id, strings.Join(schema, ","), strings.Join(ss.schema, ","))}
 	}
 	ss.seen[sp.seq] = true
 	ss.maxSeq = max(ss.maxSeq, sp.seq)
-	if sp.last {
-		ss.lastSeq = sp.seq
-	}
 	for _, r := range ck.rows {
 		ss.rows.add(r)
 	}
 	ss.add(sp.seq, &sp, ck, now)
-	if ss.lastSeq != 0 && len(ss.seen) == int(ss.lastSeq) {
+	if sp.last {
 		a.members = ss.rows
 		ss.rows = nil
 		ss.State = SessionComplete

@@ -71,13 +71,13 @@ func (s *Server) users(c *call, a *audience, op string) reply {
 	s.expire(a, now)
 	var sessionID string
 	if op == "replace" {
-		if e := s.replace(a, *sp, ck, now); e != nil {
+		if e := s.replace(a, *sp, pl.schema, ck, now); e != nil {
 			return c.failedUpdate(e.subcode, e.title, e.text)
 		}
 		sessionID = sp.id
 	} else {
 		if a.replacing != nil && s.opts.RejectUsersDuringReplace {
-			return c.failedUpdate(0, "Replace In Progress",
+			return c.failedUpdate(subcodeReplaceInProgress, "Replace In Progress",
 				"Users cannot be added or removed while replace session "+a.replacing.ID+" is open on this audience.")
 		}
 		for _, r := range ck.rows {

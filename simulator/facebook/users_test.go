@@ -167,6 +167,36 @@ func TestInvalidSamplesAreCapped(t *testing.T) {
 	require.Len(t, a.body["invalid_entry_samples"], 3)
 }
 
+// The guide: "Up to 100 samples of invalid entries found in the current request".
+func TestInvalidSamplesDefaultTo100(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	data := make([]any, 150)
+	for i := range data {
+		data[i] = fmt.Sprintf("plain%d@x.com", i)
+	}
+	a := usersOK(t, b.add(testAud, map[string]any{"schema": "EMAIL_SHA256", "data": data}), 150, 150)
+	require.Len(t, a.body["invalid_entry_samples"], 100)
+}
+
+// A single key of the multi-key list may be the schema as a string, with a flat
+// data list, as in the guide's EXTERN_ID add and remove examples; its values are
+// checked like that key's.
+func TestSingleKeyStringSchema(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	extern := map[string]any{"schema": "EXTERN_ID", "data": []any{"crm-1", "crm-2"}}
+	usersOK(t, b.add(testAud, extern), 2, 0)
+	require.True(t, b.sim.Has(testAud, "EXTERN_ID", "crm-2"))
+	usersOK(t, b.remove(testAud, map[string]any{"schema": "EXTERN_ID", "data": []any{"crm-1"}}), 1, 0)
+	require.False(t, b.sim.Has(testAud, "EXTERN_ID", "crm-1"))
+	require.Equal(t, 1, b.sim.MemberCount(testAud))
+
+	a := usersOK(t, b.add(testAud, map[string]any{"schema": "FN", "data": []any{h("FN", "ann"), "Ann"}}), 2, 1)
+	require.Equal(t, map[string]any{"Ann": "FN: not a lower-case hex SHA-256 digest"}, a.body["invalid_entry_samples"])
+	usersOK(t, b.add(testAud, map[string]any{"schema": "MADID", "data": []any{"6d92078a-8246-4ba4-ae5b-76104861e7dc"}}), 1, 0)
+}
+
 func TestRequestErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -188,7 +218,8 @@ func TestRequestErrors(t *testing.T) {
 		{name: "no schema", form: url.Values{"payload": {`{"data":[]}`}}, status: 400, code: 100, message: "(#100) The parameter payload[schema] is required"},
 		{name: "no data", form: url.Values{"payload": {`{"schema":"EMAIL_SHA256"}`}}, status: 400, code: 100, message: "(#100) The parameter payload[data] is required"},
 		{name: "unknown key", form: url.Values{"payload": {`{"schema":["EMAIL","SHOE_SIZE"],"data":[]}`}}, status: 400, code: 100},
-		{name: "unknown single schema", form: url.Values{"payload": {`{"schema":"EMAIL","data":[]}`}}, status: 400, code: 100},
+		{name: "unknown single schema", form: url.Values{"payload": {`{"schema":"SHOE_SIZE","data":[]}`}}, status: 400, code: 100},
+		{name: "single schema not an identifier", form: url.Values{"payload": {`{"schema":"LOOKALIKE_VALUE","data":[]}`}}, status: 400, code: 100},
 		{name: "duplicate key", form: url.Values{"payload": {`{"schema":["EMAIL","EMAIL"],"data":[]}`}}, status: 400, code: 100},
 		{name: "no identifier key", form: url.Values{"payload": {`{"schema":["LOOKALIKE_VALUE"],"data":[]}`}}, status: 400, code: 100},
 		{name: "bad session", form: url.Values{"payload": {`{"schema":"EMAIL_SHA256","data":[]}`}, "session": {`{"session_id":"x"}`}}, status: 400, code: 100},
