@@ -166,9 +166,7 @@ func TestValuesAreEscapedAfterFilters(t *testing.T) {
 // being cut by Slack with the row recorded as delivered.
 func TestMessagesOverSlacksLimitFail(t *testing.T) {
 	t.Parallel()
-	opts := unpaced()
-	opts.TruncateText = true
-	tb := setup(t, opts)
+	tb := setup(t, unpaced()) // the simulator cuts long text, as Slack does
 	sc := &slack.SyncConfig{Channel: alerts, Template: "{{ row.name }} END"}
 	d := tb.open(t, tb.botConfig(fast), connector.ModeInsert, sc)
 	err, exchanges := write(d,

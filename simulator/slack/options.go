@@ -85,13 +85,12 @@ type Options struct {
 	// Default 50; negative disables it.
 	InfoPerMinute int
 
-	// MaxTextChars is the longest text (in characters) a message may have.
-	// Default 40,000.
+	// MaxTextChars is the longest text (in characters) a message keeps: longer
+	// text is cut to it, as chat.postMessage's docs say Slack does. Default 40,000.
 	MaxTextChars int
-	// TruncateText cuts longer text to MaxTextChars, as the method's docs say
-	// Slack does. By default longer text is refused with msg_too_long, which is
-	// what clients observe.
-	TruncateText bool
+	// RefuseLongText refuses text over MaxTextChars with msg_too_long instead of
+	// cutting it, as clients report Slack doing for some long messages.
+	RefuseLongText bool
 	// MaxBodyBytes is the largest request body read (413 above). Default 4 MiB
 	// (unconfirmed).
 	MaxBodyBytes int64

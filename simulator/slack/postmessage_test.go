@@ -177,8 +177,8 @@ func TestPostMessageErrors(t *testing.T) {
 		{"private channel, even with chat:write.public", Options{WritePublic: true}, req{body: `{"channel":"G0000SECRT","text":"hi"}`}, "channel_not_found", nil},
 		{"no text", Options{}, req{body: `{"channel":"C0000ALERT"}`}, "no_text", nil},
 		{"empty text", Options{}, req{body: `{"channel":"C0000ALERT","text":"","blocks":[]}`}, "no_text", nil},
-		{"text over 40,000 characters", Options{}, req{body: `{"channel":"C0000ALERT","text":"` + long + `"}`}, "msg_too_long", nil},
-		{"lower MaxTextChars", Options{MaxTextChars: 5}, req{body: `{"channel":"C0000ALERT","text":"123456"}`}, "msg_too_long", nil},
+		{"text over 40,000 characters, RefuseLongText", Options{RefuseLongText: true}, req{body: `{"channel":"C0000ALERT","text":"` + long + `"}`}, "msg_too_long", nil},
+		{"lower MaxTextChars, RefuseLongText", Options{MaxTextChars: 5, RefuseLongText: true}, req{body: `{"channel":"C0000ALERT","text":"123456"}`}, "msg_too_long", nil},
 		{"text not a string", Options{}, req{body: `{"channel":"C0000ALERT","text":{"a":1}}`}, "invalid_arguments", nil},
 		{"blocks not JSON", Options{}, req{ctype: "application/x-www-form-urlencoded", body: "channel=C0000ALERT&blocks=%5B%7Bnope"}, "invalid_blocks_format", nil},
 		{"blocks an object", Options{}, req{body: `{"channel":"C0000ALERT","blocks":{"type":"divider"}}`}, "invalid_blocks_format", nil},
@@ -243,7 +243,9 @@ func toAny(ss []string) []any {
 	return out
 }
 
-// Text up to the limit is accepted; characters are counted, not bytes.
+// Text up to the limit is kept whole; longer text is cut to it, as the
+// method's docs say ("Slack will truncate messages containing more than 40,000
+// characters"). Characters are counted, not bytes.
 func TestTextLimit(t *testing.T) {
 	t.Parallel()
 	b := setup(t, Options{})
@@ -251,8 +253,14 @@ func TestTextLimit(t *testing.T) {
 	require.Equal(t, true, b.post("C0000ALERT", text).body["ok"])
 	require.Equal(t, text, b.sim.Messages("C0000ALERT")[0].Text)
 
-	b = setup(t, Options{TruncateText: true, MaxTextChars: 5})
-	a := b.post("C0000ALERT", "héllo, world")
+	b = setup(t, Options{})
+	a := b.post("C0000ALERT", strings.Repeat("a", 40_001))
+	require.Equal(t, true, a.body["ok"], a.raw)
+	require.Equal(t, strings.Repeat("a", 40_000), a.body["message"].(map[string]any)["text"])
+	require.Equal(t, strings.Repeat("a", 40_000), b.sim.Messages("C0000ALERT")[0].Text)
+
+	b = setup(t, Options{MaxTextChars: 5})
+	a = b.post("C0000ALERT", "héllo, world")
 	require.Equal(t, true, a.body["ok"], a.raw)
 	require.Equal(t, "héllo", a.body["message"].(map[string]any)["text"])
 	require.Equal(t, []string{"héllo"}, texts(b.sim.Messages("C0000ALERT")))

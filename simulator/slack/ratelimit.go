@@ -66,6 +66,17 @@ func (l *limiter) post(channel string, api bool) (ok bool, wait time.Duration) {
 	return true, 0
 }
 
+// unpost gives back the channel budget of an admitted post Slack then refused.
+// The workspace minute keeps it: that limit counts calls.
+func (l *limiter) unpost(channel string) {
+	if l.interval == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tat[channel] = l.tat[channel].Add(-l.interval)
+}
+
 // infoCall admits one conversations.info call.
 func (l *limiter) infoCall() (ok bool, wait time.Duration) {
 	if l.info == nil {

@@ -38,6 +38,33 @@ func TestPerChannelLimit(t *testing.T) {
 	require.Equal(t, int64(1), b.sim.Counters().Throttled.Load())
 }
 
+// A message Slack refuses is checked before the rate limit and takes none of
+// the channel's budget: repeated content errors keep answering the error, and
+// a good message after them goes through.
+func TestRefusedMessagesTakeNoRateBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{Burst: 1, Webhooks: map[string]string{hookAlerts: "C0000ALERT"}})
+	for range 3 {
+		failed(t, b.post("C0000ALERT", ""), "no_text")
+		a := b.hook(hookAlerts, `{"text":""}`)
+		require.Equal(t, http.StatusBadRequest, a.status, a.raw)
+		require.Equal(t, "no_text", a.raw)
+	}
+	require.Equal(t, true, b.post("C0000ALERT", "one").body["ok"])
+	require.Equal(t, http.StatusTooManyRequests, b.post("C0000ALERT", "two").status)
+
+	// A message Reject refuses gives its channel budget back.
+	b = setup(t, Options{Burst: 1, Reject: func(m Message) string {
+		if m.Text == "bad" {
+			return "restricted_action"
+		}
+		return ""
+	}})
+	failed(t, b.post("C0000ALERT", "bad"), "restricted_action")
+	require.Equal(t, true, b.post("C0000ALERT", "good").body["ok"])
+	require.Equal(t, http.StatusTooManyRequests, b.post("C0000ALERT", "again").status)
+}
+
 // The default burst lets two messages through back to back, then one a second.
 func TestDefaultBurst(t *testing.T) {
 	t.Parallel()

@@ -263,7 +263,7 @@ func (s *Server) serve(c *call) reply {
 			s.fail(Failure{Time: c.received, Via: via(webhook), Status: status})
 		}
 		if webhook && status == http.StatusInternalServerError {
-			return textReply(status, "rollup_error")
+			return hookReply(status, "rollup_error")
 		}
 		return serverError(status)
 	case simkit.Force429:
@@ -317,11 +317,11 @@ func throttledError(webhook bool) string {
 }
 
 // throttled is Slack's 429: Retry-After in seconds and {"ok":false,"error":"ratelimited"}
-// (a webhook's body is plain text).
+// (a webhook's body is the bare word).
 func throttled(webhook bool, wait time.Duration) reply {
 	var rep reply
 	if webhook {
-		rep = textReply(http.StatusTooManyRequests, throttledError(true))
+		rep = hookReply(http.StatusTooManyRequests, throttledError(true))
 	} else {
 		rep = jsonReply(http.StatusTooManyRequests, apiBody{Error: throttledError(false)})
 	}

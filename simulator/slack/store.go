@@ -13,7 +13,7 @@ import (
 type Message struct {
 	Channel string // the channel's ID, whatever the request named
 	TS      string // "1712345678.000100"; unique and increasing in arrival order
-	Text    string // after truncation, when TruncateText
+	Text    string // cut to MaxTextChars characters
 	Blocks  json.RawMessage
 	// Attachments are the legacy attachments, as sent.
 	Attachments    json.RawMessage

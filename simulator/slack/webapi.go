@@ -147,11 +147,6 @@ func (s *Server) postMessage(c *call) reply {
 		return refuse("not_in_channel")
 	}
 
-	if ok, wait := s.limits.Load().post(id, true); !ok {
-		s.fail(Failure{Time: c.received, Via: ViaAPI, Channel: ref, Status: http.StatusTooManyRequests, Error: "ratelimited"})
-		return throttled(false, wait)
-	}
-
 	m, problems, bad := s.readMessage(a, id, c)
 	if bad != "" {
 		s.fail(Failure{Time: c.received, Via: ViaAPI, Channel: ref, Status: http.StatusOK, Error: bad})
@@ -170,8 +165,15 @@ func (s *Server) postMessage(c *call) reply {
 	m.ReplyBroadcast = boolValue(a.boolean("reply_broadcast"))
 	m.Via = ViaAPI
 
+	// A refused message is checked before the rate limit and takes none of it.
+	limits := s.limits.Load()
+	if ok, wait := limits.post(id, true); !ok {
+		s.fail(Failure{Time: c.received, Via: ViaAPI, Channel: ref, Status: http.StatusTooManyRequests, Error: "ratelimited"})
+		return throttled(false, wait)
+	}
 	m, bad = s.commit(m)
 	if bad != "" {
+		limits.unpost(id)
 		return refuse(bad)
 	}
 	return apiAnswer(a, apiBody{Channel: id, TS: m.TS, Message: s.echo(m)})
@@ -205,7 +207,7 @@ func (s *Server) readMessage(a *args, channel string, c *call) (m Message, probl
 		return m, nil, "no_text"
 	}
 	if utf8.RuneCountInString(text) > s.opts.MaxTextChars {
-		if !s.opts.TruncateText {
+		if s.opts.RefuseLongText {
 			return m, nil, "msg_too_long"
 		}
 		text = truncate(text, s.opts.MaxTextChars)

@@ -35,8 +35,15 @@ var webhookStatus = map[string]int{
 	"rollup_error":                      http.StatusInternalServerError,
 }
 
+// hookReply is an incoming webhook's answer: the word as text/html, the type
+// hooks.slack.com sends.
+func hookReply(status int, text string) reply {
+	return reply{status: status, contentType: "text/html", body: []byte(text)}
+}
+
 // webhook answers a POST to an incoming webhook: 200 "ok", or a status with
-// the error as plain text.
+// the error as plain text. A known T…/B… with a wrong secret is 403
+// invalid_token; an unknown one is 404 no_service.
 func (s *Server) webhook(c *call) reply {
 	key := webhookKey(c.path)
 	channel := ""
@@ -46,13 +53,16 @@ func (s *Server) webhook(c *call) reply {
 			status = http.StatusBadRequest
 		}
 		s.fail(Failure{Time: c.received, Via: ViaWebhook, Channel: channel, Status: status, Error: err})
-		return textReply(status, err)
+		return hookReply(status, err)
 	}
 	if c.r.Method != http.MethodPost {
-		return textReply(http.StatusMethodNotAllowed, "invalid_method")
+		return hookReply(http.StatusMethodNotAllowed, "invalid_method")
 	}
 	id, ok := s.webhookChannel(key)
-	if !ok {
+	switch {
+	case !ok && s.knownWebhook(key):
+		return refuse("invalid_token")
+	case !ok:
 		return refuse("no_service")
 	}
 	channel = id
@@ -72,11 +82,6 @@ func (s *Server) webhook(c *call) reply {
 		return refuse("channel_is_archived")
 	}
 
-	if ok, wait := s.limits.Load().post(id, false); !ok {
-		s.fail(Failure{Time: c.received, Via: ViaWebhook, Channel: channel, Status: http.StatusTooManyRequests, Error: "rate_limited"})
-		return throttled(true, wait)
-	}
-
 	m, _, bad := s.readMessage(a, id, c)
 	if bad == "invalid_arguments" {
 		bad = "invalid_payload"
@@ -85,10 +90,36 @@ func (s *Server) webhook(c *call) reply {
 		return refuse(bad)
 	}
 	m.Via, m.Webhook = ViaWebhook, key
+
+	// A refused message is checked before the rate limit and takes none of it.
+	limits := s.limits.Load()
+	if ok, wait := limits.post(id, false); !ok {
+		s.fail(Failure{Time: c.received, Via: ViaWebhook, Channel: channel, Status: http.StatusTooManyRequests, Error: "rate_limited"})
+		return throttled(true, wait)
+	}
 	if m, bad = s.commit(m); bad != "" {
+		limits.unpost(id)
 		return refuse(bad)
 	}
-	return textReply(http.StatusOK, "ok")
+	return hookReply(http.StatusOK, "ok")
+}
+
+// knownWebhook says whether a webhook with key's T…/B… exists (under another
+// secret).
+func (s *Server) knownWebhook(key string) bool {
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 || !webhookRE.MatchString(key) {
+		return false
+	}
+	prefix := key[:i+1]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k := range s.webhooks {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // webhookChannel finds a webhook's channel; with AnyWebhook an unknown webhook
@@ -117,16 +148,15 @@ func (s *Server) webhookChannel(key string) (string, bool) {
 }
 
 // webhookPayload reads a webhook's JSON body, or the JSON of a form body's
-// "payload" field (the older way).
+// "payload" field (the older way). A form-typed body without "payload" is read
+// as JSON, as hooks.slack.com does for curl -d '{…}'.
 func webhookPayload(r *http.Request, body []byte) (*args, bool) {
 	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	raw := bytes.TrimSpace(body)
 	if media == "application/x-www-form-urlencoded" {
-		vals, err := url.ParseQuery(string(body))
-		if err != nil || !vals.Has("payload") {
-			return nil, false
+		if vals, err := url.ParseQuery(string(body)); err == nil && vals.Has("payload") {
+			raw = []byte(vals.Get("payload"))
 		}
-		raw = []byte(vals.Get("payload"))
 	}
 	a := &args{form: url.Values{}}
 	if !utf8.Valid(raw) || json.Unmarshal(raw, &a.json) != nil || a.json == nil {

@@ -30,15 +30,22 @@ func TestWebhook(t *testing.T) {
 	a := b.hook(hookAlerts, `{"text":"Sync finished","channel":"#sales","username":"ignored","blocks":[{"type":"divider"}]}`)
 	require.Equal(t, http.StatusOK, a.status)
 	require.Equal(t, "ok", a.raw)
-	require.Equal(t, "text/plain; charset=utf-8", a.header.Get("Content-Type"))
+	require.Equal(t, "text/html", a.header.Get("Content-Type"), "the type hooks.slack.com answers with")
 
 	// The older form body: payload=<JSON>.
 	a = b.do(req{path: hookAlerts, ctype: "application/x-www-form-urlencoded", token: "-",
 		body: url.Values{"payload": {`{"text":"from a form","thread_ts":"1773154800.000000"}`}}.Encode()})
 	require.Equal(t, "ok", a.raw)
 
+	// Raw JSON sent with curl -d's form type is read as JSON.
+	b.clock.Advance(time.Second)
+	a = b.do(req{path: hookAlerts, ctype: "application/x-www-form-urlencoded", token: "-", body: `{"text":"curl -d"}`})
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	require.Equal(t, "ok", a.raw)
+
 	ms := b.sim.Messages("#alerts")
-	require.Len(t, ms, 2)
+	require.Len(t, ms, 3)
+	require.Equal(t, "curl -d", ms[2].Text)
 	require.Equal(t, Message{Channel: "C0000ALERT", TS: ms[0].TS, Text: "Sync finished", Blocks: []byte(`[{"type":"divider"}]`),
 		Via: ViaWebhook, Webhook: "T0SIM0001/B0000ALRT/s3cr3tAlerts", Time: t0}, ms[0],
 		"a webhook always posts to its own channel, under the app's name")
@@ -61,6 +68,9 @@ func TestWebhookErrors(t *testing.T) {
 	}{
 		{"unknown webhook", Options{}, "", "/services/T0SIM0001/B0000NONE/x", "", `{"text":"hi"}`, 404, "no_service"},
 		{"malformed path", Options{}, "", "/services/nothing", "", `{"text":"hi"}`, 404, "no_service"},
+		{"known webhook, wrong secret", Options{}, "", "/services/T0SIM0001/B0000ALRT/wrongSecret", "", `{"text":"hi"}`, 403, "invalid_token"},
+		{"known webhook, no secret", Options{}, "", "/services/T0SIM0001/B0000ALRT/", "", `{"text":"hi"}`, 404, "no_service"},
+		{"form body neither payload nor JSON object", Options{}, "", hookAlerts, "application/x-www-form-urlencoded", `["hi"]`, 400, "invalid_payload"},
 		{"invalid JSON", Options{}, "", hookAlerts, "", `{"text":`, 400, "invalid_payload"},
 		{"JSON not an object", Options{}, "", hookAlerts, "", `"hi"`, 400, "invalid_payload"},
 		{"empty body", Options{}, "", hookAlerts, "", ``, 400, "invalid_payload"},
@@ -70,7 +80,7 @@ func TestWebhookErrors(t *testing.T) {
 		{"invalid blocks", Options{}, "", hookAlerts, "", `{"text":"x","blocks":[{"type":"nope"}]}`, 400, "invalid_blocks"},
 		{"blocks not an array", Options{}, "", hookAlerts, "", `{"blocks":"[{"}`, 400, "invalid_blocks_format"},
 		{"101 attachments", Options{}, "", hookAlerts, "", `{"attachments":[` + strings.Repeat(`{"text":"a"},`, 100) + `{"text":"a"}]}`, 400, "too_many_attachments"},
-		{"text too long", Options{MaxTextChars: 3}, "", hookAlerts, "", `{"text":"abcd"}`, 400, "msg_too_long"},
+		{"text too long, RefuseLongText", Options{MaxTextChars: 3, RefuseLongText: true}, "", hookAlerts, "", `{"text":"abcd"}`, 400, "msg_too_long"},
 		{"archived channel", Options{}, "", hookArchived, "", `{"text":"hi"}`, 410, "channel_is_archived"},
 		{"deleted channel", Options{}, "", hookGone, "", `{"text":"hi"}`, 404, "channel_not_found"},
 		{"prohibited by the test", Options{Reject: func(Message) string { return "action_prohibited" }}, "", hookAlerts, "", `{"text":"hi"}`, 403, "action_prohibited"},
@@ -81,7 +91,7 @@ func TestWebhookErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			opts := hookOptions()
-			opts.Reject, opts.MaxTextChars = tt.opts.Reject, tt.opts.MaxTextChars
+			opts.Reject, opts.MaxTextChars, opts.RefuseLongText = tt.opts.Reject, tt.opts.MaxTextChars, tt.opts.RefuseLongText
 			b := setup(t, opts)
 			ctype := tt.ctype
 			if ctype == "" {
@@ -90,7 +100,7 @@ func TestWebhookErrors(t *testing.T) {
 			a := b.do(req{method: tt.method, path: tt.path, ctype: ctype, body: tt.body, token: "-"})
 			require.Equal(t, tt.status, a.status, a.raw)
 			require.Equal(t, tt.want, a.raw)
-			require.Equal(t, "text/plain; charset=utf-8", a.header.Get("Content-Type"))
+			require.Equal(t, "text/html", a.header.Get("Content-Type"), "the type hooks.slack.com answers with")
 			require.Empty(t, b.sim.AllMessages())
 			if tt.method == "" {
 				fs := b.sim.Failures()
@@ -99,6 +109,16 @@ func TestWebhookErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A webhook's text over 40,000 characters is cut, not refused.
+func TestWebhookTruncatesLongText(t *testing.T) {
+	t.Parallel()
+	b := setup(t, hookOptions())
+	a := b.hook(hookAlerts, `{"text":"`+strings.Repeat("a", 40_001)+`"}`)
+	require.Equal(t, http.StatusOK, a.status, a.raw)
+	require.Equal(t, "ok", a.raw)
+	require.Equal(t, []string{strings.Repeat("a", 40_000)}, texts(b.sim.Messages("alerts")))
 }
 
 func TestWebhookRateLimit(t *testing.T) {
