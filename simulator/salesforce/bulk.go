@@ -3,12 +3,16 @@ package salesforce
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Bulk API 2.0 ingest: /jobs/ingest. A job takes CSV uploads while Open, is
@@ -218,9 +222,62 @@ type jobRequest struct {
 
 func invalidJob(message string) reply { return badRequest("INVALIDJOB", "InvalidJob : "+message) }
 
+// maxMultipartContent is the most characters of CSV a multipart create job
+// request may carry.
+const maxMultipartContent = 100_000
+
+// readMultipartJob reads a multipart/form-data create job request: the job part
+// (JSON) and the content part (CSV).
+func readMultipartJob(c *call, boundary string) (jobJSON, content []byte, rep *reply) {
+	fail := func(message string) ([]byte, []byte, *reply) {
+		r := badRequest("INVALIDJOB", "InvalidJob : "+message)
+		return nil, nil, &r
+	}
+	mr := multipart.NewReader(bytes.NewReader(c.body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail("Unable to read the multipart request: " + err.Error())
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return fail("Unable to read the multipart request: " + err.Error())
+		}
+		switch part.FormName() {
+		case "job":
+			jobJSON = data
+		case "content":
+			content = data
+		}
+	}
+	switch {
+	case jobJSON == nil:
+		return fail("the multipart request has no job part")
+	case content == nil:
+		return fail("the multipart request has no content part")
+	case utf8.RuneCount(content) > maxMultipartContent:
+		return fail(fmt.Sprintf("the content part has more than %d characters: upload the data with PUT /jobs/ingest/{id}/batches", maxMultipartContent))
+	}
+	return jobJSON, content, nil
+}
+
+// createJob answers POST /jobs/ingest: a JSON job, Open; or a multipart request
+// with the job and its data, closed at once (UploadComplete).
 func (s *Server) createJob(c *call) reply {
+	body, content := c.body, []byte(nil)
+	mt, params, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	multipartJob := mt == "multipart/form-data"
+	if multipartJob {
+		var rep *reply
+		if body, content, rep = readMultipartJob(c, params["boundary"]); rep != nil {
+			return *rep
+		}
+	}
 	var req jobRequest
-	if err := json.Unmarshal(c.body, &req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil {
 		return badRequest("JSON_PARSER_ERROR", "Unable to read the request body as JSON: "+err.Error())
 	}
 	if req.ContentType == "" {
@@ -270,6 +327,11 @@ func (s *Server) createJob(c *call) reply {
 	}
 	s.jobs[j.id] = j
 	s.jobOrder = append(s.jobOrder, j)
+	if multipartJob {
+		j.header = bytes.Clone(headerLine(content))
+		j.uploads = append(j.uploads, content)
+		s.closeJob(j, c.received)
+	}
 	return jsonReply(http.StatusOK, s.jobJSON(j, false))
 }
 
@@ -338,9 +400,7 @@ func (s *Server) patchJob(c *call, j *job) reply {
 		if len(j.uploads) > 1 && !s.opts.BulkMultipleUploads {
 			return invalidJob(fmt.Sprintf("Found multipe contents for job: <%s>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.", j.id))
 		}
-		j.state, j.modified = StateUploadComplete, c.received
-		j.readyAt = c.received.Add(s.opts.BulkStartDelay)
-		s.bulk.jobs = append(s.bulk.jobs, j)
+		s.closeJob(j, c.received)
 	case StateAborted:
 		if j.state != StateOpen && j.state != StateUploadComplete && j.state != StateInProgress {
 			return invalidState(j, "abort")
@@ -350,6 +410,13 @@ func (s *Server) patchJob(c *call, j *job) reply {
 		return badRequest("INVALIDJOBSTATE", fmt.Sprintf("Invalid state %q: a job can be set to UploadComplete or Aborted", req.State))
 	}
 	return jsonReply(http.StatusOK, s.jobJSON(j, false))
+}
+
+// closeJob sets a job UploadComplete and queues it for processing.
+func (s *Server) closeJob(j *job, now time.Time) {
+	j.state, j.modified = StateUploadComplete, now
+	j.readyAt = now.Add(s.opts.BulkStartDelay)
+	s.bulk.jobs = append(s.bulk.jobs, j)
 }
 
 // deleteJob deletes a job that is not Open or InProgress: 204.

@@ -487,3 +487,54 @@ func TestBulkDailyQuota(t *testing.T) {
 	b.clock.Advance(time.Second)
 	require.Equal(t, StateJobComplete, b.jobState(id)["state"])
 }
+
+// multipartJob is a multipart create job request body with a job part and,
+// unless content is empty, a content part.
+func multipartJob(job, content string) string {
+	body := "--BOUNDARY\r\n" +
+		"Content-Type: application/json\r\n" +
+		"Content-Disposition: form-data; name=\"job\"\r\n\r\n" + job + "\r\n"
+	if content != "" {
+		body += "--BOUNDARY\r\n" +
+			"Content-Type: text/csv\r\n" +
+			"Content-Disposition: form-data; name=\"content\"; filename=\"content\"\r\n\r\n" + content + "\r\n"
+	}
+	return body + "--BOUNDARY--\r\n"
+}
+
+// A multipart create job request carries the job and its data: the job comes
+// back UploadComplete and is processed as a closed job is.
+func TestBulkMultipartCreateJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	const multipartType = "multipart/form-data; boundary=BOUNDARY"
+	jobSpec := `{"object":"Contact","contentType":"CSV","operation":"insert","lineEnding":"LF"}`
+	a := b.do(http.MethodPost, "jobs/ingest/",
+		multipartJob(jobSpec, "FirstName,LastName,MailingCity\nAstro,Nomical,San Francisco\nHootie,McOwl,San Francisco\n"),
+		"Content-Type", multipartType)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	job := a.obj(t)
+	require.Equal(t, "UploadComplete", job["state"], "%s", a.raw)
+	require.Equal(t, "Contact", job["object"])
+
+	b.clock.Advance(time.Minute)
+	require.Equal(t, "JobComplete", b.jobState(job["id"].(string))["state"])
+	contacts := b.sim.Records("Contact")
+	require.Len(t, contacts, 2)
+	require.Equal(t, "Nomical", contacts[0].Fields["LastName"])
+	require.Equal(t, "San Francisco", contacts[1].Fields["MailingCity"])
+
+	a = b.do(http.MethodPut, "jobs/ingest/"+job["id"].(string)+"/batches", "LastName\nX\n")
+	require.Equal(t, http.StatusConflict, a.status, "a multipart job takes no more uploads: %s", a.raw)
+
+	for _, body := range []string{
+		multipartJob(jobSpec, ""),
+		multipartJob(jobSpec, "LastName\n"+strings.Repeat("x", 100_000)+"\n"),
+		multipartJob(`{"object":"Nope","operation":"insert"}`, "LastName\nX\n"),
+	} {
+		a = b.do(http.MethodPost, "jobs/ingest", body, "Content-Type", multipartType)
+		require.Equal(t, http.StatusBadRequest, a.status, "%s", a.raw)
+		require.Equal(t, "INVALIDJOB", a.errs(t)[0]["errorCode"], "%s", a.raw)
+	}
+	require.Len(t, b.sim.Jobs(), 1)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -39,6 +40,8 @@ func (s *Server) routeCollections(c *call, rest []string) reply {
 			return s.collectionDelete(c)
 		}
 		return only(c, nil, http.MethodPost, http.MethodPatch, http.MethodDelete)
+	case 1:
+		return only(c, func() reply { return s.collectionRetrieve(c, rest[0]) }, http.MethodGet)
 	case 2:
 		return only(c, func() reply { return s.collectionUpsert(c, rest[0], rest[1]) }, http.MethodPatch)
 	}
@@ -161,16 +164,22 @@ func results(w *writer, outs []outcome, allOrNone, upsert bool) []saveResult {
 	return res
 }
 
-func (s *Server) collectionDelete(c *call) reply {
-	q := c.r.URL.Query()
-	var ids []string
-	for _, v := range q["ids"] {
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" {
-				ids = append(ids, id)
+// listParam reads a comma-separated query parameter, given once or repeated.
+func listParam(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
 			}
 		}
 	}
+	return out
+}
+
+func (s *Server) collectionDelete(c *call) reply {
+	q := c.r.URL.Query()
+	ids := listParam(q, "ids")
 	if len(ids) == 0 {
 		return badRequest("MISSING_ARGUMENT", "ids: the list of ids to delete is missing")
 	}

@@ -381,3 +381,134 @@ func TestDelete(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, a.status)
 	require.Equal(t, "MISSING_ARGUMENT", a.errs(t)[0]["errorCode"])
 }
+
+// A POST with the query parameter _HttpMethod=PATCH (or DELETE) is routed as
+// that method, for clients that cannot send it.
+func TestHTTPMethodOverride(t *testing.T) {
+	t.Parallel()
+	b := setup(t, extOptions)
+	ids := b.create(rec("Contact", "LastName", "Old"), rec("Contact", "LastName", "Gone"))
+
+	res := b.do(http.MethodPost, "composite/sobjects?_HttpMethod=PATCH",
+		records(false, rec("Contact", "id", ids[0], "LastName", "New"))).results(t)
+	require.Equal(t, success(ids[0]), res[0])
+	r, ok := b.sim.Find("Contact", "Id", ids[0])
+	require.True(t, ok)
+	require.Equal(t, "New", r.Fields["LastName"])
+
+	res = b.do(http.MethodPost, "composite/sobjects/Contact/Ext_Id__c?_HttpMethod=PATCH",
+		records(false, rec("Contact", "Ext_Id__c", "e-1", "LastName", "Upserted"))).results(t)
+	require.Equal(t, true, res[0]["success"], "%v", res[0])
+	require.Equal(t, true, res[0]["created"])
+	_, ok = b.sim.Find("Contact", "Ext_Id__c", "e-1")
+	require.True(t, ok)
+
+	res = b.do(http.MethodPost, "composite/sobjects?_HttpMethod=DELETE&ids="+ids[1], nil).results(t)
+	require.Equal(t, success(ids[1]), res[0])
+	require.Len(t, b.sim.Deleted("Contact"), 1)
+
+	a := b.do(http.MethodPost, "composite/sobjects/Contact/Ext_Id__c?_HttpMethod=GET", records(false))
+	require.Equal(t, http.StatusMethodNotAllowed, a.status, "only PATCH and DELETE override a POST: %s", a.raw)
+}
+
+// GET /sobjects/{SObject}/{id} reads a record back: every field the object
+// describes (null when unset), or the fields asked for and Id.
+func TestGetRecord(t *testing.T) {
+	t.Parallel()
+	b := setup(t, extOptions)
+	ids := b.create(rec("Contact", "LastName", "Lovelace", "Email", "ada@example.com", "Ext_Id__c", "e-1"))
+
+	a := b.get("sobjects/Contact/" + ids[0])
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	got := a.obj(t)
+	require.Equal(t, map[string]any{"type": "Contact", "url": base + "/sobjects/Contact/" + ids[0]}, got["attributes"])
+	require.Equal(t, ids[0], got["Id"])
+	require.Equal(t, "Lovelace", got["LastName"])
+	require.Equal(t, "ada@example.com", got["Email"])
+	require.Equal(t, false, got["IsDeleted"])
+	require.Equal(t, "2026-03-10T15:00:00.000+0000", got["CreatedDate"])
+	require.Contains(t, got, "FirstName")
+	require.Nil(t, got["FirstName"], "an unset field is null")
+	require.Contains(t, got, "Score__c")
+
+	a = b.get("sobjects/contact/" + ids[0][:15] + "?fields=LastName,ext_id__c")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.Equal(t, map[string]any{
+		"attributes": map[string]any{"type": "Contact", "url": base + "/sobjects/Contact/" + ids[0]},
+		"LastName":   "Lovelace", "Ext_Id__c": "e-1", "Id": ids[0],
+	}, a.obj(t))
+
+	a = b.get("sobjects/Contact/" + ids[0] + "?fields=Nope__c")
+	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.raw)
+	require.Equal(t, "INVALID_FIELD", a.errs(t)[0]["errorCode"])
+
+	b.do(http.MethodDelete, "composite/sobjects?ids="+ids[0], nil).results(t)
+	for _, path := range []string{"sobjects/Contact/" + ids[0], "sobjects/Account/" + ids[0], "sobjects/Contact/nonsense"} {
+		a = b.get(path)
+		require.Equal(t, http.StatusNotFound, a.status, "%s: %s", path, a.raw)
+		require.Equal(t, "NOT_FOUND", a.errs(t)[0]["errorCode"], path)
+	}
+}
+
+// GET /sobjects/{SObject}/{ExternalIdField}/{value}: the record; 404 when none
+// matches; 300 with the records' URLs when several do.
+func TestGetRecordByExternalID(t *testing.T) {
+	t.Parallel()
+	b := setup(t, extOptions)
+	ids := b.create(rec("Contact", "LastName", "A", "Ext_Id__c", "e-1"),
+		rec("Contact", "LastName", "B", "Ext_Id__c", "dup"), rec("Contact", "LastName", "C", "Ext_Id__c", "DUP"))
+
+	a := b.get("sobjects/Contact/Ext_Id__c/E-1?fields=LastName")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	require.Equal(t, map[string]any{
+		"attributes": map[string]any{"type": "Contact", "url": base + "/sobjects/Contact/" + ids[0]},
+		"LastName":   "A", "Id": ids[0],
+	}, a.obj(t))
+
+	a = b.get("sobjects/Contact/Ext_Id__c/dup")
+	require.Equal(t, http.StatusMultipleChoices, a.status, "%s", a.raw)
+	require.Equal(t, []any{base + "/sobjects/Contact/" + ids[1], base + "/sobjects/Contact/" + ids[2]}, a.json(t))
+
+	a = b.get("sobjects/Contact/Id/" + ids[0] + "?fields=LastName")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+
+	a = b.get("sobjects/Contact/Ext_Id__c/none")
+	require.Equal(t, http.StatusNotFound, a.status, "%s", a.raw)
+	require.Equal(t, "NOT_FOUND", a.errs(t)[0]["errorCode"])
+	a = b.get("sobjects/Contact/Nope__c/x")
+	require.Equal(t, http.StatusNotFound, a.status, "%s", a.raw)
+	a = b.get("sobjects/Contact/LastName/A")
+	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.raw)
+	require.Equal(t, "INVALID_FIELD", a.errs(t)[0]["errorCode"])
+}
+
+// GET /composite/sobjects/{SObject}?ids=…&fields=…: the records in the order of
+// the ids, null where there is none.
+func TestCollectionRetrieve(t *testing.T) {
+	t.Parallel()
+	b := setup(t, extOptions)
+	ids := b.create(rec("Contact", "LastName", "A"), rec("Contact", "LastName", "B", "Email", "b@example.com"))
+	account := b.create(rec("Account", "Name", "Acme"))[0]
+
+	a := b.get("composite/sobjects/Contact?ids=" + ids[1] + "," + account + "," + ids[0][:15] + "&fields=LastName,Email")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.raw)
+	attrs := func(id string) map[string]any {
+		return map[string]any{"type": "Contact", "url": base + "/sobjects/Contact/" + id}
+	}
+	require.Equal(t, []any{
+		map[string]any{"attributes": attrs(ids[1]), "LastName": "B", "Email": "b@example.com", "Id": ids[1]},
+		nil,
+		map[string]any{"attributes": attrs(ids[0]), "LastName": "A", "Email": nil, "Id": ids[0]},
+	}, a.json(t))
+
+	for path, code := range map[string]string{
+		"composite/sobjects/Contact?fields=LastName":             "MISSING_ARGUMENT",
+		"composite/sobjects/Contact?ids=" + ids[0]:               "MISSING_ARGUMENT",
+		"composite/sobjects/Contact?ids=" + ids[0] + "&fields=X": "INVALID_FIELD",
+	} {
+		a = b.get(path)
+		require.Equal(t, http.StatusBadRequest, a.status, "%s: %s", path, a.raw)
+		require.Equal(t, code, a.errs(t)[0]["errorCode"], path)
+	}
+	require.Equal(t, http.StatusNotFound, b.get("composite/sobjects/Nope?ids="+ids[0]+"&fields=Name").status)
+}

@@ -63,8 +63,14 @@ func (s *Server) routeSObjects(c *call, rest []string) reply {
 		}, http.MethodGet)
 	}
 	ot := s.object(rest[0])
-	if ot == nil || len(rest) > 2 || (len(rest) == 2 && rest[1] != "describe") {
+	if ot == nil || len(rest) > 3 {
 		return notFound()
+	}
+	switch {
+	case len(rest) == 2 && rest[1] != "describe":
+		return only(c, func() reply { return s.getRecord(c, ot, rest[1]) }, http.MethodGet)
+	case len(rest) == 3:
+		return only(c, func() reply { return s.getRecordByExternalID(c, ot, rest[1], rest[2]) }, http.MethodGet)
 	}
 	if len(rest) == 1 {
 		return only(c, func() reply {

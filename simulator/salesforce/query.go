@@ -299,7 +299,8 @@ func (s *Server) parseSOQL(text string) (*soqlQuery, *apiError) {
 	field := func(name string) (*Field, *apiError) {
 		f := ot.field(name)
 		if f == nil {
-			return nil, &apiError{ErrorCode: "INVALID_FIELD", Message: fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, ot.name)}
+			e := noSuchColumn(ot, name)
+			return nil, &e
 		}
 		return f, nil
 	}
@@ -522,4 +523,10 @@ func tokenize(text string) ([]string, *apiError) {
 		}
 	}
 	return toks, nil
+}
+
+// noSuchColumn is the error for a field an object does not have, in a query or
+// a fields list.
+func noSuchColumn(ot *objectType, name string) apiError {
+	return apiError{ErrorCode: "INVALID_FIELD", Message: fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, ot.name)}
 }

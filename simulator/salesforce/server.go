@@ -1,9 +1,9 @@
 // Package salesforce simulates Salesforce's REST API for writing records: sObject
 // Collections (create, update, upsert, delete of up to 200 records), Bulk API 2.0
 // ingest jobs (CSV, processed in the background at a set rate), describe,
-// limits and a subset of SOQL to look records up, with Salesforce's
-// authentication, field validation, save results, daily request allocation and
-// error bodies. Tests read the org's final state and the requests received;
+// limits, reading records back by id or external id and a subset of SOQL to
+// look records up, with Salesforce's authentication, field validation, save
+// results, daily request allocation and error bodies. Tests read the org's final state and the requests received;
 // faults are injected through simkit. It imitates Salesforce, not Sluice's
 // client of it.
 package salesforce
@@ -375,6 +375,7 @@ func (s *Server) route(c *call) reply {
 	}
 	c.version = version
 	rest := parts[3:]
+	overrideMethod(c)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -395,6 +396,22 @@ func (s *Server) route(c *call) reply {
 		return s.routeJobs(c, rest[2:])
 	}
 	return notFound()
+}
+
+// overrideMethod applies the _HttpMethod query parameter: a client that cannot
+// send PATCH or DELETE sends POST with _HttpMethod=PATCH (or DELETE), and the
+// request is routed as that method.
+func overrideMethod(c *call) {
+	if c.r.Method != http.MethodPost {
+		return
+	}
+	m := strings.ToUpper(c.r.URL.Query().Get("_HttpMethod"))
+	if m != http.MethodPatch && m != http.MethodDelete {
+		return
+	}
+	r := *c.r
+	r.Method = m
+	c.r = &r
 }
 
 func (s *Server) acceptsVersion(v string) bool {
