@@ -2,37 +2,17 @@ package facebook_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/facebook"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
 )
-
-// fieldErrors lists the keys err's FieldErrors name, with their messages.
-func fieldErrors(err error) map[string]string {
-	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *connector.FieldError
-		if errors.As(err, &fe) {
-			out[fe.Field] = fe.Message
-		}
-	}
-	walk(err)
-	return out
-}
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
@@ -63,7 +43,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := valid()
 			tc.mutate(c)
-			errs := fieldErrors(c.Validate())
+			errs := conformance.FieldErrors(t, c.Validate())
 			require.Contains(t, errs, tc.field, "%v", errs)
 			require.Contains(t, errs[tc.field], tc.want)
 		})
@@ -108,7 +88,7 @@ func TestSyncConfigValidation(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			errs := fieldErrors(tc.sc.Validate())
+			errs := conformance.FieldErrors(t, tc.sc.Validate())
 			require.Contains(t, errs, tc.field, "%v", errs)
 			require.Contains(t, errs[tc.field], tc.want)
 		})

@@ -2,7 +2,6 @@ package hubspot_test
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -10,33 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/hubspot"
 )
-
-// fieldErrors returns the FieldErrors of a Validate error by key.
-func fieldErrors(t *testing.T, err error) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		var fe *connector.FieldError
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		require.True(t, errors.As(err, &fe), "not a FieldError: %v", err)
-		out[fe.Field] = fe.Message
-	}
-	if err != nil {
-		walk(err)
-	}
-	return out
-}
 
 func validConfig() *hubspot.Config {
 	cfg := hubspot.Spec.NewConfig().(*hubspot.Config)
@@ -71,7 +49,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := validConfig()
 			tc.mutate(cfg)
-			got := fieldErrors(t, cfg.Validate())
+			got := conformance.FieldErrors(t, cfg.Validate())
 			require.Contains(t, got, tc.field, "%v", got)
 			require.Contains(t, got[tc.field], tc.want)
 			_, err := hubspot.Spec.Open(context.Background(), connector.DestinationParams{
@@ -82,7 +60,7 @@ func TestConfigValidation(t *testing.T) {
 	}
 	require.NoError(t, validConfig().Validate())
 	require.NoError(t, (&hubspot.SyncConfig{Object: "2-1001", IDProperty: "external_id"}).Validate())
-	require.Contains(t, fieldErrors(t, (&hubspot.SyncConfig{Object: "crm/contacts"}).Validate()), "object")
+	require.Contains(t, conformance.FieldErrors(t, (&hubspot.SyncConfig{Object: "crm/contacts"}).Validate()), "object")
 }
 
 // Capabilities are the tier's limits, lowered by the user's keys.

@@ -2,37 +2,17 @@ package mixpanel_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/mixpanel"
 	sim "github.com/sluicehq/sluice/simulator/mixpanel"
 )
-
-// fieldErrors lists the keys err's FieldErrors name, with their messages.
-func fieldErrors(err error) map[string]string {
-	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *connector.FieldError
-		if errors.As(err, &fe) {
-			out[fe.Field] = fe.Message
-		}
-	}
-	walk(err)
-	return out
-}
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
@@ -64,7 +44,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := valid()
 			tc.mutate(c)
-			errs := fieldErrors(c.Validate())
+			errs := conformance.FieldErrors(t, c.Validate())
 			require.Contains(t, errs, tc.field, "%v", errs)
 			require.Contains(t, errs[tc.field], tc.want)
 		})
@@ -91,14 +71,14 @@ func TestSyncConfigValidation(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			errs := fieldErrors(tc.sc.Validate())
+			errs := conformance.FieldErrors(t, tc.sc.Validate())
 			require.Len(t, errs, len(tc.fields), "%v", errs)
 			for _, f := range tc.fields {
 				require.Contains(t, errs, f)
 			}
 		})
 	}
-	require.Equal(t, "unknown object \"groups\": use events or profiles", fieldErrors((&mixpanel.SyncConfig{Object: "groups"}).Validate())["object"])
+	require.Equal(t, "unknown object \"groups\": use events or profiles", conformance.FieldErrors(t, (&mixpanel.SyncConfig{Object: "groups"}).Validate())["object"])
 	cols := (&mixpanel.SyncConfig{Object: "events", Event: "name", DistinctID: "user", Time: "at"}).ColumnKeys()
 	require.Equal(t, []connector.ColumnKey{{Key: "event", Column: "name"}, {Key: "distinct_id", Column: "user"}, {Key: "time", Column: "at"}}, cols)
 }
@@ -138,7 +118,7 @@ func TestOpenRefusesWhatCannotWork(t *testing.T) {
 				p.SyncConfig = tc.sc
 			}
 			_, err := mixpanel.Spec.Open(context.Background(), p)
-			errs := fieldErrors(err)
+			errs := conformance.FieldErrors(t, err)
 			require.Contains(t, errs, tc.field, "%v", err)
 			require.Contains(t, errs[tc.field], tc.want)
 		})

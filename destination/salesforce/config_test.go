@@ -2,38 +2,16 @@ package salesforce_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/salesforce"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
 )
-
-// fieldErrors returns the FieldErrors of a Validate error by key.
-func fieldErrors(t *testing.T, err error) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *connector.FieldError
-		require.True(t, errors.As(err, &fe), "not a FieldError: %v", err)
-		out[fe.Field] = fe.Message
-	}
-	if err != nil {
-		walk(err)
-	}
-	return out
-}
 
 func validConfig() *salesforce.Config {
 	cfg := salesforce.Spec.NewConfig().(*salesforce.Config)
@@ -72,7 +50,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cfg := validConfig()
 			tc.mutate(cfg)
-			got := fieldErrors(t, cfg.Validate())
+			got := conformance.FieldErrors(t, cfg.Validate())
 			require.Contains(t, got, tc.field, "%v", got)
 			require.Contains(t, got[tc.field], tc.want)
 			_, err := salesforce.Spec.Open(context.Background(), connector.DestinationParams{
@@ -116,18 +94,18 @@ func TestSyncConfigValidation(t *testing.T) {
 	}
 	require.NoError(t, sc(nil).Validate())
 	require.Equal(t, "auto", sc(nil).API)
-	require.Contains(t, fieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.API = "rest" }).Validate())["api"], `unknown api "rest": use auto, collections or bulk`)
-	require.Contains(t, fieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.Object = "Account/1" }).Validate())["object"], "is not an sObject API name")
-	require.Contains(t, fieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.ExternalIDField = "District Id" }).Validate())["external_id_field"], "is not a field API name")
+	require.Contains(t, conformance.FieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.API = "rest" }).Validate())["api"], `unknown api "rest": use auto, collections or bulk`)
+	require.Contains(t, conformance.FieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.Object = "Account/1" }).Validate())["object"], "is not an sObject API name")
+	require.Contains(t, conformance.FieldErrors(t, sc(func(s *salesforce.SyncConfig) { s.ExternalIDField = "District Id" }).Validate())["external_id_field"], "is not a field API name")
 
 	noExt := sc(func(s *salesforce.SyncConfig) { s.ExternalIDField = "" })
 	for _, mode := range []connector.Mode{connector.ModeUpsert, connector.ModeMirror} {
-		require.Contains(t, fieldErrors(t, noExt.ValidateMode(mode))["external_id_field"], "is required in "+string(mode)+" mode: set it to an External ID field of Account")
+		require.Contains(t, conformance.FieldErrors(t, noExt.ValidateMode(mode))["external_id_field"], "is required in "+string(mode)+" mode: set it to an External ID field of Account")
 	}
 	require.NoError(t, noExt.ValidateMode(connector.ModeInsert))
 	require.NoError(t, noExt.ValidateMode(connector.ModeUpdate), "update may find records by a column mapped to Id")
 	bulkInsert := sc(func(s *salesforce.SyncConfig) { s.ExternalIDField, s.API = "", "bulk" })
-	require.Contains(t, fieldErrors(t, bulkInsert.ValidateMode(connector.ModeInsert))["api"], "bulk inserts need external_id_field")
+	require.Contains(t, conformance.FieldErrors(t, bulkInsert.ValidateMode(connector.ModeInsert))["api"], "bulk inserts need external_id_field")
 }
 
 // What the sync's mappings must say for its mode is refused when it opens.

@@ -2,38 +2,17 @@ package slack_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/slack"
 	sim "github.com/sluicehq/sluice/simulator/slack"
 )
-
-// fieldErrors maps each FieldError in err to its message.
-func fieldErrors(t *testing.T, err error) map[string]string {
-	t.Helper()
-	require.Error(t, err)
-	out := map[string]string{}
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var fe *connector.FieldError
-		require.True(t, errors.As(err, &fe), "%v is not a FieldError", err)
-		out[fe.Field] = fe.Message
-	}
-	walk(err)
-	return out
-}
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
@@ -70,7 +49,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := valid()
 			tc.edit(c)
-			errs := fieldErrors(t, c.Validate())
+			errs := conformance.FieldErrors(t, c.Validate())
 			require.Contains(t, errs, tc.field, "%v", errs)
 			require.Contains(t, errs[tc.field], tc.want)
 			for _, msg := range errs {
@@ -108,7 +87,7 @@ func TestSyncConfigValidation(t *testing.T) {
 		"a user ID":       {slack.SyncConfig{Channel: "U0123ABCD", Template: "x"}, "channel", "is not a channel ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			errs := fieldErrors(t, tc.sc.Validate())
+			errs := conformance.FieldErrors(t, tc.sc.Validate())
 			require.Contains(t, errs, tc.field, "%v", errs)
 			require.Contains(t, errs[tc.field], tc.want)
 		})
@@ -123,18 +102,18 @@ func TestSyncConfigPerMode(t *testing.T) {
 	for _, m := range []connector.Mode{connector.ModeInsert, connector.ModeUpdate, connector.ModeUpsert} {
 		require.NoError(t, one.ValidateMode(m), m)
 	}
-	errs := fieldErrors(t, one.ValidateMode(connector.ModeMirror))
+	errs := conformance.FieldErrors(t, one.ValidateMode(connector.ModeMirror))
 	require.Contains(t, errs["templates.removed"], "mode mirror posts a message for each row that leaves the model: add templates.removed")
 
 	perType := slack.SyncConfig{Channel: alerts, Templates: slack.Templates{Added: "a", Changed: "c", Removed: "r"}}
 	require.NoError(t, perType.ValidateMode(connector.ModeMirror))
-	errs = fieldErrors(t, perType.ValidateMode(connector.ModeInsert))
+	errs = conformance.FieldErrors(t, perType.ValidateMode(connector.ModeInsert))
 	require.Contains(t, errs["templates.changed"], "mode insert sends no changed rows, so this message would never be posted: remove it, or use a mode that sends them (update, upsert, mirror)")
 	require.Contains(t, errs["templates.removed"], "(mirror)")
 
 	onlyAdded := slack.SyncConfig{Channel: alerts, Templates: slack.Templates{Added: "a"}}
 	require.NoError(t, onlyAdded.ValidateMode(connector.ModeInsert))
-	errs = fieldErrors(t, onlyAdded.ValidateMode(connector.ModeUpsert))
+	errs = conformance.FieldErrors(t, onlyAdded.ValidateMode(connector.ModeUpsert))
 	require.Contains(t, errs["templates.changed"], "mode upsert sends changed rows: add templates.changed, or template")
 }
 
