@@ -299,19 +299,6 @@ func write(d connector.Destination, changes []record.Change) (error, []connector
 	return d.Write(context.Background(), b), exchanges, counts
 }
 
-// failedRows maps the rows a BatchError names to their messages.
-func failedRows(t *testing.T, err error) map[int]string {
-	t.Helper()
-	var be *connector.BatchError
-	require.ErrorAs(t, err, &be)
-	out := map[int]string{}
-	for _, r := range be.Rows {
-		require.NotContains(t, out, r.Index, "row %d failed twice", r.Index)
-		out[r.Index] = r.Err.Error()
-	}
-	return out
-}
-
 // optedOut is a simulator's Reject refusing the person with that hashed email,
 // as Meta refuses one who opted out.
 func optedOut(email string) func(string, map[string]string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
@@ -212,10 +213,10 @@ func TestChangesRefusedDuringTheSessionAreNotReportedWritten(t *testing.T) {
 	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Added: 2, Changed: 1, Removed: 1, FullResync: true}))
 	notApplied := "not applied yet: Meta refuses changes to audience " + audienceID + " while replace session"
 	err, _, _ := write(d, []record.Change{person(2).remove()})
-	require.Len(t, failedRows(t, err), 1)
-	require.Contains(t, failedRows(t, err)[0], notApplied)
+	require.Len(t, conformance.FailedRows(t, err), 1)
+	require.Contains(t, conformance.FailedRows(t, err)[0], notApplied)
 	err, _, _ = write(d, []record.Change{person(3).add(), person(1).changeTo(person(1))})
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Len(t, rows, 1, "person 1 is unchanged: nothing to apply")
 	require.Contains(t, rows[0], notApplied)
 	require.Contains(t, rows[0], "the next run sends it again")
@@ -438,7 +439,7 @@ func TestFullResyncCarriesRowsWhoseRemovalWasRefused(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, d.PlanRun(ctx, connector.RunPlan{Changed: 2, FullResync: true}))
 	err, _, _ := write(d, []record.Change{person(1).changeTo(moved), person(2).changeTo(person(2))})
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Len(t, rows, 1)
 	require.Contains(t, rows[0], "Meta counted the row among the invalid entries: EMAIL: refused")
 	require.NoError(t, d.FinishRun(ctx, connector.RunResult{Succeeded: 1, Failed: 1}))

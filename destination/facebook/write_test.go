@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/connector/saas"
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
@@ -116,7 +117,7 @@ func TestUnusableIdentifiersFailTheirRows(t *testing.T) {
 	listPhone := person(5)
 	listPhone.phone = []record.Value{"1"}
 	err, exchanges, _ := write(d, []record.Change{person(1).add(), badEmail.add(), empty.add(), badCountry.add(), listPhone.add(), person(6).add()})
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Equal(t, map[int]string{
 		1: `facebook: EMAIL (column email): "not-an-email" is not an email address`,
 		2: "facebook: no identifier to match on: EMAIL (email), PHONE (phone), LN (last_name), FN (first_name), COUNTRY (country) are all empty; fill at least one in the model",
@@ -135,7 +136,7 @@ func TestInvalidEntriesAreCountedAndFailed(t *testing.T) {
 	tb := setup(t, sim.Options{Reject: optedOut(tupleOf(t, person(2))["EMAIL"])})
 	d := tb.open(t, customerInfo(connector.ModeInsert), customerSync(), nil)
 	err, _, counts := write(d, []record.Change{person(1).add(), person(2).add(), person(3).add()})
-	require.Equal(t, map[int]string{1: "facebook: Meta counted the row among the invalid entries: the person opted out"}, failedRows(t, err))
+	require.Equal(t, map[int]string{1: "facebook: Meta counted the row among the invalid entries: the person opted out"}, conformance.FailedRows(t, err))
 	require.Equal(t, map[string]int64{"num_invalid_entries": 1}, counts)
 	tb.requireMembers(t, person(1), person(3))
 }
@@ -161,7 +162,7 @@ func TestUnnamedInvalidEntriesArePinnedDown(t *testing.T) {
 	}})
 	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
 	err, exchanges, counts := write(d, changes)
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Len(t, rows, 15, "Meta refused 15 rows")
 	for i, msg := range rows {
 		require.Zero(t, i%2, "row %d was not refused", i)
@@ -196,7 +197,7 @@ func TestUnidentifiedInvalidEntriesFailWithTheCount(t *testing.T) {
 	}})
 	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
 	err, exchanges, counts := write(d, changes)
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	for n := 0; n < 2000; n += 2 {
 		require.Contains(t, rows, n, "row %d was refused", n)
 	}
@@ -243,7 +244,7 @@ func TestFailedPinRequestLeavesItsRowsUnidentified(t *testing.T) {
 	d := tb.open(t, customerInfo(connector.ModeUpsert), customerSync(), nil)
 	d.SetBudget(saas.NewBudget(connector.RateLimits{}, 8)) // keep the throttling off the shared budget
 	err, _, counts := write(d, changes)
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Len(t, rows, 40, "Meta's 10 samples, and the 30 rows it did not name")
 	unidentified := 0
 	for _, msg := range rows {
@@ -279,7 +280,7 @@ func TestInvalidEntriesAreCountedOncePerRow(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, connector.IsPermanent(err))
 	err, _, retried := write(d, batch)
-	require.Equal(t, map[int]string{0: "facebook: Meta counted the row among the invalid entries: the person opted out"}, failedRows(t, err))
+	require.Equal(t, map[int]string{0: "facebook: Meta counted the row among the invalid entries: the person opted out"}, conformance.FailedRows(t, err))
 	for name, n := range retried {
 		counts[name] += n
 	}
@@ -388,7 +389,7 @@ func TestCustomerValueIsSentAsANumber(t *testing.T) {
 		{Op: record.OpAdd, Key: "1", Fields: record.MakeFields(info.Fields, []record.Value{"1", "a@example.com", 5230.5})},
 		{Op: record.OpAdd, Key: "2", Fields: record.MakeFields(info.Fields, []record.Value{"2", "b@example.com", int64(-1)})},
 	})
-	require.Equal(t, map[int]string{1: "facebook: LOOKALIKE_VALUE (column ltv): -1 is negative: Meta takes customer values of 0 or more"}, failedRows(t, err2))
+	require.Equal(t, map[int]string{1: "facebook: LOOKALIKE_VALUE (column ltv): -1 is negative: Meta takes customer values of 0 or more"}, conformance.FailedRows(t, err2))
 	form, err3 := url.ParseQuery(string(exchanges[0].Request.Body))
 	require.NoError(t, err3)
 	require.Contains(t, form.Get("payload"), `"schema":["EMAIL","LOOKALIKE_VALUE"]`)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
 )
@@ -121,7 +122,7 @@ func TestEveryInputIsAccountedFor(t *testing.T) {
 			require.True(t, connector.IsDivisible(err), "%v", err)
 			require.Contains(t, err.Error(), "plan is not an option")
 
-			outcome := sendSplitting(t, d, threeContacts())
+			outcome := conformance.SendSplitting(t, d, threeContacts())
 			require.Empty(t, outcome[0])
 			require.Contains(t, outcome[1], "hubspot: "+actionOf(mode)+" contacts: VALIDATION_ERROR: Property values were not valid: plan is not an option")
 			require.Empty(t, outcome[2])

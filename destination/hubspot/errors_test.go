@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/hubspot"
@@ -126,7 +127,7 @@ func TestDuplicateIDsInABatchAreDivisible(t *testing.T) {
 	require.False(t, connector.IsPermanent(err))
 	require.Contains(t, err.Error(), "Duplicate IDs found in batch input")
 
-	outcome := sendSplitting(t, d, changes)
+	outcome := conformance.SendSplitting(t, d, changes)
 	for i, e := range outcome {
 		if i == 5 {
 			require.Contains(t, e, "refused")

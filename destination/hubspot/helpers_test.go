@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -120,36 +119,6 @@ func write(d connector.Destination, changes ...record.Change) (error, int) {
 	})
 	err := d.Write(context.Background(), b)
 	return err, traced
-}
-
-// sendSplitting writes changes the way the engine does with a refused batch: a
-// Divisible error halves it until the changes at fault fail alone. It returns
-// the error of each change ("" for success).
-func sendSplitting(t *testing.T, d connector.Destination, changes []record.Change) []string {
-	t.Helper()
-	out := make([]string, len(changes))
-	var send func(off int, part []record.Change)
-	send = func(off int, part []record.Change) {
-		err, _ := write(d, part...)
-		var be *connector.BatchError
-		switch {
-		case err == nil:
-		case errors.As(err, &be):
-			for _, r := range be.Rows {
-				out[off+r.Index] = r.Err.Error()
-			}
-		case connector.IsDivisible(err) && len(part) > 1:
-			half := len(part) / 2
-			send(off, part[:half])
-			send(off+half, part[half:])
-		default:
-			for i := range part {
-				out[off+i] = err.Error()
-			}
-		}
-	}
-	send(0, changes)
-	return out
 }
 
 // seed writes records straight into the simulator (as an earlier sync would

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/mixpanel"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/mixpanel"
@@ -83,7 +84,7 @@ func TestEventTimes(t *testing.T) {
 		changes = append(changes, eventRow("t"+itoa(i), "Ping", "user-"+itoa(i), c.at, nil))
 	}
 	err, _ := write(d, changes)
-	failed := failedRows(t, err)
+	failed := conformance.FailedRows(t, err)
 	byUser := map[string]sim.Event{}
 	for _, e := range tb.sim.Events() {
 		byUser[e.DistinctID] = e
@@ -111,7 +112,7 @@ func TestEventColumnsMustBeUsable(t *testing.T) {
 		{Op: record.OpAdd, Key: "e", Fields: record.MakeFields(eventFields, []record.Value{nil, int64(42), int64(7), eventTime})},
 	}
 	err, _ := write(d, changes)
-	failed := failedRows(t, err)
+	failed := conformance.FailedRows(t, err)
 	require.Len(t, failed, 3)
 	require.Contains(t, failed[1], "Mixpanel refused the event: 'event' is invalid")
 	require.Contains(t, failed[2], "event (column event_name) is null")
@@ -140,7 +141,7 @@ func TestFailedRecordsMapToTheirRows(t *testing.T) {
 	err, exchanges := write(d, changes)
 	require.Len(t, exchanges, 1)
 	require.Equal(t, "HTTP 400", exchanges[0].Response.Line)
-	failed := failedRows(t, err)
+	failed := conformance.FailedRows(t, err)
 	require.Len(t, failed, 3)
 	require.Contains(t, failed[1], "time (column occurred_at) is null")
 	require.Equal(t, "Mixpanel refused the event: user u3 is blocked (field properties)", failed[3])
@@ -411,7 +412,7 @@ func TestFailedRecordsByInsertID(t *testing.T) {
 			tb := &testBundle{srv: srv}
 			d := tb.open(t, eventInfo, eventSync, nil)
 			err, _ := write(d, changes)
-			failed := failedRows(t, err)
+			failed := conformance.FailedRows(t, err)
 			require.Equal(t, map[int]string{1: "Mixpanel refused the event: 'properties.time' is invalid (field properties.time)"}, failed)
 		})
 	}

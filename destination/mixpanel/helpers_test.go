@@ -116,19 +116,6 @@ func write(d connector.Destination, changes []record.Change) (error, []connector
 	return d.Write(context.Background(), b), exchanges
 }
 
-// failedRows maps the rows a BatchError names to their messages.
-func failedRows(t *testing.T, err error) map[int]string {
-	t.Helper()
-	var be *connector.BatchError
-	require.ErrorAs(t, err, &be)
-	out := map[int]string{}
-	for _, r := range be.Rows {
-		require.NotContains(t, out, r.Index, "row %d failed twice", r.Index)
-		out[r.Index] = r.Err.Error()
-	}
-	return out
-}
-
 // The profiles sync of the tests: distinct_id travels as its own column.
 var (
 	profileFields = []string{"$email", "plan", "id"}

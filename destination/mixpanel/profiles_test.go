@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/mixpanel"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/mixpanel"
@@ -73,7 +74,7 @@ func TestProfileFailuresAreNamedPerRow(t *testing.T) {
 		profileRow(record.OpAdd, "4", "d@x.io", "team"),
 	}
 	err, _ := write(d, changes)
-	failed := failedRows(t, err)
+	failed := conformance.FailedRows(t, err)
 	require.Len(t, failed, 2)
 	require.Contains(t, failed[1], "Mixpanel refused the profile update: update is invalid: must be at most 200 bytes")
 	require.Contains(t, failed[2], "distinct_id (column id) is empty")
@@ -165,5 +166,5 @@ func TestRemovalAfterMappingsChanged(t *testing.T) {
 	require.False(t, found)
 
 	err, _ = write(d, []record.Change{{Op: record.OpRemove, Key: "9", Fields: record.MakeFields([]string{"$email"}, []record.Value{"old@x.io"})}})
-	require.Contains(t, failedRows(t, err)[0], "do not carry the distinct_id column id")
+	require.Contains(t, conformance.FailedRows(t, err)[0], "do not carry the distinct_id column id")
 }

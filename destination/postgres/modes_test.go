@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/postgres"
 	"github.com/sluicehq/sluice/record"
 )
@@ -55,7 +56,7 @@ func TestUpdateReportsMissingKeysPerRow(t *testing.T) {
 		change("ghost", user("ghost", "g@x", "pro")),
 		change("u2", user("u2", "new2@x", "team")),
 	)
-	require.Equal(t, map[int]string{1: "no row with key ghost in public.users"}, failedRows(t, err))
+	require.Equal(t, map[int]string{1: "no row with key ghost in public.users"}, conformance.FailedRows(t, err))
 	require.Equal(t, []string{"u1|new1@x|pro", "u2|new2@x|team"}, b.rows(t))
 }
 
@@ -95,7 +96,7 @@ func TestRemovalOutsideMirrorFailsItsRow(t *testing.T) {
 	t.Parallel()
 	b := setupMode(t, connector.ModeUpsert)
 	err := write(t, b.d, remove("u1", user("u1", "old1@x", "free")), add("u3", user("u3", "x", "y")))
-	require.Equal(t, map[int]string{0: "postgres: mode upsert does not delete rows"}, failedRows(t, err))
+	require.Equal(t, map[int]string{0: "postgres: mode upsert does not delete rows"}, conformance.FailedRows(t, err))
 	require.Equal(t, []string{"u1|old1@x|free", "u2|old2@x|free", "u3|x|y"}, b.rows(t))
 }
 
@@ -117,7 +118,7 @@ func TestKeyFromTheBatchKey(t *testing.T) {
 				change("7", fields("name", "seven v2")),
 				add("42", fields("name", "forty-two")),
 				add("x", fields("name", "not a number")))
-			rows := failedRows(t, err)
+			rows := conformance.FailedRows(t, err)
 			require.Equal(t, `column account_id (bigint): cannot store "x" (string)`, rows[2])
 			if mode == connector.ModeUpdate {
 				require.Equal(t, "no row with key 42 in public.accounts", rows[1])
@@ -154,7 +155,7 @@ func TestNullKeyFailsItsRow(t *testing.T) {
 	db.exec(t, `CREATE TABLE users (id text UNIQUE, email text, plan_tier text)`)
 	d := db.open(t, postgres.Config{Table: "users"}, usersInfo)
 	err := write(t, d, add("u1", user("u1", "a", "b")), add("u2", fields("id", nil, "email", "c", "plan_tier", "d")))
-	require.Equal(t, map[int]string{1: "column id (text): the key cannot be null"}, failedRows(t, err))
+	require.Equal(t, map[int]string{1: "column id (text): the key cannot be null"}, conformance.FailedRows(t, err))
 }
 
 // Rows PostgreSQL refuses are found by splitting the batch; only they fail, each with
@@ -176,7 +177,7 @@ func TestRefusedRowsAreIsolatedBySplitting(t *testing.T) {
 	batch[31].Fields.Values()[1] = 12.5      // converted in Go: text takes any value's text
 	var r recorder
 	err := d.Write(context.Background(), r.batch(batch))
-	rows := failedRows(t, err)
+	rows := conformance.FailedRows(t, err)
 	require.Len(t, rows, 3, "%v", rows)
 	require.Equal(t, `postgres: null value in column "email" of relation "users" violates not-null constraint: Failing row contains (u03, null, free). (SQLSTATE 23502)`, rows[3])
 	require.Equal(t, `postgres: duplicate key value violates unique constraint "users_email_key": Key (email)=(taken@x) already exists. (SQLSTATE 23505)`, rows[17])

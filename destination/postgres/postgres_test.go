@@ -260,17 +260,3 @@ func change(key string, f record.Fields) record.Change {
 func remove(key string, f record.Fields) record.Change {
 	return record.Change{Op: record.OpRemove, Key: key, Fields: f}
 }
-
-// failedRows returns index → message of a *connector.BatchError, failing the test on
-// any other error.
-func failedRows(t testing.TB, err error) map[int]string {
-	t.Helper()
-	require.Error(t, err)
-	be, ok := err.(*connector.BatchError)
-	require.True(t, ok, "want a *connector.BatchError, got %T: %v", err, err)
-	out := map[int]string{}
-	for _, r := range be.Rows {
-		out[r.Index] = r.Err.Error()
-	}
-	return out
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/postgres"
 	"github.com/sluicehq/sluice/record"
 )
@@ -187,7 +188,7 @@ func TestTypeConversions(t *testing.T) {
 	row("nulls", 0, nil)
 
 	err := d.Write(context.Background(), connector.NewBatch("test", "run", "b", batch, nil))
-	got := failedRows(t, err)
+	got := conformance.FailedRows(t, err)
 	for i, msg := range got {
 		id := batch[i].Key
 		want, ok := wantFailed[id]

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/salesforce"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
@@ -28,7 +29,7 @@ func TestUnprocessedBulkRecordsFailForTheNextRun(t *testing.T) {
 	tb := setup(t, sim.Options{BulkBatchSize: 10, BulkDailyRecords: 15, BulkResultsInOrder: false})
 	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
 	err, _ := write(d, districtsRange(record.OpAdd, 0, 30, 0)...)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Len(t, got, 20)
 	for i := range 30 {
 		if i < 10 {
@@ -54,7 +55,7 @@ func TestBulkResultsOfRowsSharingAnExternalID(t *testing.T) {
 	require.Equal(t, map[int]string{
 		0: "salesforce: upsert Account: DUPLICATE_VALUE: Duplicate external id specified: d-1",
 		2: "salesforce: upsert Account: DUPLICATE_VALUE: Duplicate external id specified: D-1",
-	}, rowErrors(t, err))
+	}, conformance.FailedRows(t, err))
 	require.Equal(t, []string{"d-2"}, keys(tb.accounts()))
 }
 
@@ -71,7 +72,7 @@ func TestBulkUpdateByExternalID(t *testing.T) {
 	tb.reject("d-7", "Locked by finance")
 	d := tb.districts(t, connector.ModeUpdate, "bulk", nil)
 	err, _ := write(d, districtsRange(record.OpChange, 0, 55, 1000)...)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Len(t, got, 6)
 	require.Equal(t, "salesforce: update Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Locked by finance", got[7])
 	for i := 50; i < 55; i++ {
@@ -102,7 +103,7 @@ func TestBulkResultsOfRowsSharingAKeyAreMatchedByTheirCells(t *testing.T) {
 		return record.Change{Op: record.OpAdd, Key: id, Fields: record.MakeFields(fields, []record.Value{id, name, "L-1"})}
 	}
 	err, _ := write(d, row("bad", "Refused"), row("good", "Written"), row("good-too", "Written"))
-	require.Equal(t, map[int]string{0: "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Validation failed"}, rowErrors(t, err))
+	require.Equal(t, map[int]string{0: "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Validation failed"}, conformance.FailedRows(t, err))
 	require.ElementsMatch(t, []string{"good", "good-too"}, keys(tb.accounts()))
 	require.Len(t, tb.sim.Jobs(), 1)
 }
@@ -152,7 +153,7 @@ func TestManyFailedBulkRowsAreRecordedQuickly(t *testing.T) {
 	start := time.Now()
 	err, _ := write(d, districtsRange(record.OpAdd, 0, 20_000, 0)...)
 	took := time.Since(start)
-	require.Len(t, rowErrors(t, err), 19_990)
+	require.Len(t, conformance.FailedRows(t, err), 19_990)
 	require.Less(t, took, 3*time.Second)
 }
 
@@ -287,7 +288,7 @@ func TestClosedJobWhoseResultsCannotBeReadFailsItsRowsNamingIt(t *testing.T) {
 			url := tb.intercept(t, func(w http.ResponseWriter, r *http.Request) bool { return tc.handle(tb, w, r) })
 			d := tb.districts(t, connector.ModeInsert, "bulk", func(c *salesforce.Config) { c.InstanceURL = url })
 			err, _ := write(d, districtsRange(record.OpAdd, 0, 3, 0)...)
-			got := rowErrors(t, err)
+			got := conformance.FailedRows(t, err)
 			require.Len(t, got, 3)
 			jobs := tb.sim.Jobs()
 			require.Len(t, jobs, 1)
@@ -308,7 +309,7 @@ func TestLateJobIsAbortedAndItsResultsRead(t *testing.T) {
 	d := tb.districts(t, connector.ModeUpsert, "bulk", nil)
 	d.SetJobWait(100 * time.Millisecond)
 	err, _ := write(d, districtsRange(record.OpAdd, 0, 40, 0)...)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.NotEmpty(t, got)
 	require.Less(t, len(got), 40, "some rows were processed before the abort")
 	require.Len(t, tb.accounts(), 40-len(got))
@@ -342,7 +343,7 @@ func TestRowsSentAsideKeepTheirOutcomesWhenTheJobFails(t *testing.T) {
 		record.Change{Op: record.OpAdd, Key: "k-2", Fields: record.MakeFields(fields, []record.Value{"Refused", nil})},
 		record.Change{Op: record.OpAdd, Key: "a", Fields: record.MakeFields(fields, []record.Value{"Keyed", "L-a"})},
 	)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Equal(t, "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Names are checked", got[1])
 	require.Contains(t, got[2], "HTTP 503")
 	require.NotContains(t, got, 0, "created")
@@ -411,7 +412,7 @@ func TestFailingReadsHoldABatchNoLongerThanTheJobWait(t *testing.T) {
 	start := time.Now()
 	err, _ := write(d, districtsRange(record.OpAdd, 0, 3, 0)...)
 	took := time.Since(start)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Len(t, got, 3)
 	require.Less(t, took, wait*3/2)
 	job := tb.sim.Jobs()[0]
@@ -434,7 +435,7 @@ func TestACancelledRunStopsPollingItsJob(t *testing.T) {
 	start := time.Now()
 	err := d.Write(ctx, b)
 	require.Less(t, time.Since(start), 2*time.Second)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Len(t, got, 50)
 	require.Contains(t, got[0], "bulk job "+tb.sim.Jobs()[0].ID+" was closed, so Salesforce processes it, but the run was cancelled before its results were read")
 }
@@ -470,7 +471,7 @@ func TestABulkResultMatchingNoRowSharingItsKeyIsGivenToNone(t *testing.T) {
 	require.Equal(t, map[int]string{
 		0: "salesforce: create Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Validation failed",
 		1: "salesforce: create Account: bulk job " + job.ID + ` returned a result for Legacy_Code__c "L-1" whose other cells match none of the rows sent with that value, so which of them it belongs to, and this row's outcome, is unknown: check in Setup > Bulk Data Load Jobs whether the job created its record before the next run, which sends the row again and would create it twice`,
-	}, rowErrors(t, err))
+	}, conformance.FailedRows(t, err))
 	require.ElementsMatch(t, []string{"good", "good-too"}, keys(tb.accounts()))
 }
 

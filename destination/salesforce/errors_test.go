@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/salesforce"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
@@ -33,7 +34,7 @@ func TestRecordErrorsAreMappedBackToTheirRows(t *testing.T) {
 			changes[7] = record.Change{Op: record.OpAdd, Key: "d-7", Fields: record.MakeFields(districtFields, []record.Value{"d-7", nil, int64(5)})}
 			changes[8] = district(record.OpAdd, "d-8", "Far too many students", 2_000_000_000)
 			err, _ := write(d, changes...)
-			got := rowErrors(t, err)
+			got := conformance.FailedRows(t, err)
 			require.Equal(t, map[int]string{
 				3: "salesforce: upsert Account: FIELD_CUSTOM_VALIDATION_EXCEPTION: Districts under review cannot be synced",
 				7: "salesforce: upsert Account: REQUIRED_FIELD_MISSING: Required fields are missing: [Name] (fields: Name)",
@@ -71,7 +72,7 @@ func TestValueOfTheWrongTypeFailsItsRowAlone(t *testing.T) {
 			t.Parallel()
 			tb := setup(t, sim.Options{})
 			d := tb.open(t, tb.config(nil), info, salesforce.SyncConfig{Object: "Account", ExternalIDField: "District_Id__c", API: api})
-			got := sendSplitting(t, d, changes())
+			got := conformance.SendSplitting(t, d, changes())
 			for i, e := range got {
 				if i == 5 {
 					require.Contains(t, e, "next autumn")
@@ -105,7 +106,7 @@ func TestLockedRecordsAreRetriedInSmallerRequests(t *testing.T) {
 			err := d.Write(context.Background(), b)
 			failed := map[int]string{}
 			if err != nil {
-				failed = rowErrors(t, err)
+				failed = conformance.FailedRows(t, err)
 			}
 			require.Positive(t, retried, "some records met a lock")
 			require.Less(t, int64(len(failed)), retried, "most locked records were written the second time")
@@ -140,7 +141,7 @@ func TestLockedRecordsAreRetriedInSmallerRequests(t *testing.T) {
 		tb := setup(t, sim.Options{LockErrorRate: 1})
 		d := tb.districts(t, connector.ModeUpsert, "collections", nil)
 		err, traced := write(d, districtsRange(record.OpAdd, 0, 120, 0)...)
-		require.Len(t, rowErrors(t, err), 120)
+		require.Len(t, conformance.FailedRows(t, err), 120)
 		require.Equal(t, 1+3, traced, "the batch, then 50, 50 and 20 records once more")
 		require.Empty(t, tb.accounts())
 	})

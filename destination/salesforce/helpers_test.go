@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -167,51 +166,6 @@ func write(d connector.Destination, changes ...record.Change) (error, int) {
 	})
 	err := d.Write(context.Background(), b)
 	return err, traced
-}
-
-// rowErrors returns the failed rows of a Write's error by index, or fails the
-// test when it is not a *connector.BatchError.
-func rowErrors(t *testing.T, err error) map[int]string {
-	t.Helper()
-	var be *connector.BatchError
-	require.True(t, errors.As(err, &be), "want a *connector.BatchError, got %v", err)
-	out := map[int]string{}
-	for _, r := range be.Rows {
-		_, dup := out[r.Index]
-		require.False(t, dup, "row %d failed twice", r.Index)
-		out[r.Index] = r.Err.Error()
-	}
-	return out
-}
-
-// sendSplitting writes changes the way the engine does with a refused batch: a
-// Divisible error halves it until the changes at fault fail alone. It returns
-// the error of each change ("" for success).
-func sendSplitting(t *testing.T, d connector.Destination, changes []record.Change) []string {
-	t.Helper()
-	out := make([]string, len(changes))
-	var send func(off int, part []record.Change)
-	send = func(off int, part []record.Change) {
-		err, _ := write(d, part...)
-		var be *connector.BatchError
-		switch {
-		case err == nil:
-		case errors.As(err, &be):
-			for _, r := range be.Rows {
-				out[off+r.Index] = r.Err.Error()
-			}
-		case connector.IsDivisible(err) && len(part) > 1:
-			half := len(part) / 2
-			send(off, part[:half])
-			send(off+half, part[half:])
-		default:
-			for i := range part {
-				out[off+i] = err.Error()
-			}
-		}
-	}
-	send(0, changes)
-	return out
 }
 
 // seed creates records straight in the org (as an earlier sync or a person

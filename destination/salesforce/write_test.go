@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/salesforce"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
@@ -43,7 +44,7 @@ func TestRemovedRowsAreFoundByTheFieldsTheyWereSyncedWith(t *testing.T) {
 	require.Equal(t, map[int]string{
 		2: "salesforce: delete Account: the row was last synced with the fields Name, Students_Online__c, Plan__c, without District_Id__c (external_id_field), so Salesforce cannot find its record: the mappings changed since; delete the record in Salesforce if it should go",
 		3: "salesforce: upsert Account: the row carries the fields Name, without Students_Online__c, which the sync writes: the row cannot be written as the mappings say (report this as a bug in Sluice)",
-	}, rowErrors(t, err))
+	}, conformance.FailedRows(t, err))
 	require.Equal(t, []string{"d-3"}, keys(tb.accounts()))
 }
 
@@ -71,7 +72,7 @@ func TestAFailedPartKeepsTheOtherRowsOutcomes(t *testing.T) {
 	err, _ := write(d, district(record.OpRemove, "d-1", "One", 1), district(record.OpAdd, "d-2", "Two", 2), district(record.OpChange, "d-3", "Three", 3))
 	var be *connector.BatchError
 	require.True(t, errors.As(err, &be), "a BatchError, not the writes' error alone: %v", err)
-	got := rowErrors(t, err)
+	got := conformance.FailedRows(t, err)
 	require.Equal(t, "salesforce: delete Account: INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id", got[0])
 	require.Contains(t, got[1], "HTTP 503")
 	require.Contains(t, got[2], "HTTP 503")
@@ -99,7 +100,7 @@ func TestAFailedRemovalLookupFailsOnlyTheRemovedRows(t *testing.T) {
 			d := tb.districts(t, connector.ModeMirror, api, func(c *salesforce.Config) { c.InstanceURL = url; c.MaxAttempts = 1 })
 			changes := append([]record.Change{district(record.OpRemove, "d-1", "One", 1)}, districtsRange(record.OpAdd, 10, 13, 0)...)
 			err, _ := write(d, changes...)
-			got := rowErrors(t, err)
+			got := conformance.FailedRows(t, err)
 			require.Len(t, got, 1, "the written rows keep their outcome: %v", got)
 			require.Contains(t, got[0], "salesforce: look up Account: HTTP 503")
 			require.ElementsMatch(t, []string{"d-1", "d-10", "d-11", "d-12"}, keys(tb.accounts()))
@@ -133,7 +134,7 @@ func TestRemovedRowsSharingAnExternalIDShareTheDeletesOutcome(t *testing.T) {
 	second.Key = "other-key"
 	err, _ := write(d, district(record.OpRemove, "d-1", "One", 1), second)
 	want := "salesforce: delete Account: INSUFFICIENT_ACCESS_OR_READONLY: insufficient access rights on object id"
-	require.Equal(t, map[int]string{0: want, 1: want}, rowErrors(t, err))
+	require.Equal(t, map[int]string{0: want, 1: want}, conformance.FailedRows(t, err))
 	require.Equal(t, int32(1), deleted.Load(), "the record is deleted once")
 	require.Len(t, tb.accounts(), 1)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/simulator/simkit"
@@ -245,7 +246,7 @@ func TestLongerBatchesStopAtTheSetupsError(t *testing.T) {
 		account(record.OpAdd, sc, "4", "Hooli", 4, "", nil),
 		account(record.OpAdd, sc, "5", "Umbrella", 5, "", nil),
 	)
-	fails := failedRows(t, err)
+	fails := conformance.FailedRows(t, err)
 	require.Len(t, fails, 3)
 	require.Contains(t, fails[1], "msg_too_long")
 	require.Contains(t, fails[3], "is_archived")

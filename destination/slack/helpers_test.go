@@ -152,16 +152,3 @@ func (tb *testBundle) texts(channel string) []string {
 	}
 	return out
 }
-
-// failedRows maps the rows a BatchError names to their messages.
-func failedRows(t *testing.T, err error) map[int]string {
-	t.Helper()
-	var be *connector.BatchError
-	require.ErrorAs(t, err, &be)
-	out := map[int]string{}
-	for _, r := range be.Rows {
-		require.NotContains(t, out, r.Index, "row %d failed twice", r.Index)
-		out[r.Index] = r.Err.Error()
-	}
-	return out
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/connector"
+	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/record"
 )
@@ -122,7 +123,7 @@ func TestRowsWithoutAMessageFailAlone(t *testing.T) {
 		account(record.OpAdd, sc, "2", "", 0, "", nil),
 		account(record.OpAdd, sc, "3", "Globex", 0, "", nil),
 	)
-	fails := failedRows(t, err)
+	fails := conformance.FailedRows(t, err)
 	require.Len(t, fails, 1)
 	require.Contains(t, fails[1], "the template rendered an empty message for this row")
 	require.Contains(t, fails[1], "default:")
@@ -132,7 +133,7 @@ func TestRowsWithoutAMessageFailAlone(t *testing.T) {
 	sc = &slack.SyncConfig{Channel: alerts, Template: "{{ row.name }} {{ 100 | divided_by: row.unused_seats }}"}
 	d = tb.open(t, tb.botConfig(fast), connector.ModeInsert, sc)
 	err, _ = write(d, account(record.OpAdd, sc, "2", "Initech", 0, "", nil))
-	fails = failedRows(t, err)
+	fails = conformance.FailedRows(t, err)
 	require.Contains(t, fails[0], "render the message")
 	require.Contains(t, fails[0], "divided_by")
 	require.False(t, connector.RateLimited(err))
@@ -173,7 +174,7 @@ func TestMessagesOverSlacksLimitFail(t *testing.T) {
 		account(record.OpAdd, sc, "1", strings.Repeat("x", 40_000), 1, "", nil),
 		account(record.OpAdd, sc, "2", strings.Repeat("é", 39_996), 1, "", nil),
 	)
-	fails := failedRows(t, err)
+	fails := conformance.FailedRows(t, err)
 	require.Len(t, fails, 1)
 	require.Contains(t, fails[0], "the message is 40004 characters, and Slack cuts a text after 40000")
 	require.Len(t, exchanges, 1, "the long message was not sent")
