@@ -30,8 +30,7 @@ type facebookProject struct {
 	sim *fbsim.Server
 	url string
 
-	rejectMu sync.Mutex
-	rejected map[string]string // hashed email → reason
+	rejected rejections // by hashed email
 	// wrap, when set, stands between the server and the simulator.
 	wrap func(http.Handler) http.Handler
 }
@@ -47,13 +46,11 @@ const (
 // warehouse. The token is in META_TOKEN.
 func newFacebookProject(t *testing.T, tmpl, mode, setup string, opts fbsim.Options) *facebookProject {
 	t.Helper()
-	p := &facebookProject{rejected: map[string]string{}}
+	p := &facebookProject{}
 	opts.Tokens = []string{fbToken}
 	opts.Audiences = map[string]string{fbAudience: fbAccount}
 	opts.Reject = func(_ string, ids map[string]string) string {
-		p.rejectMu.Lock()
-		defer p.rejectMu.Unlock()
-		return p.rejected[ids["EMAIL"]]
+		return p.rejected.reason(ids["EMAIL"])
 	}
 	p.sim = fbsim.New(opts)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,13 +70,7 @@ func newFacebookProject(t *testing.T, tmpl, mode, setup string, opts fbsim.Optio
 func (p *facebookProject) reject(email, reason string) {
 	h, err := facebook.Normalize("EMAIL", email)
 	require.NoError(p.t, err)
-	p.rejectMu.Lock()
-	defer p.rejectMu.Unlock()
-	if reason == "" {
-		delete(p.rejected, h)
-	} else {
-		p.rejected[h] = reason
-	}
+	p.rejected.set(h, reason)
 }
 
 func (p *facebookProject) requests() int64 { return p.sim.Counters().Requests.Load() }

@@ -27,8 +27,7 @@ type hubspotProject struct {
 	sim *hssim.Server
 	url string
 
-	rejectMu sync.Mutex
-	rejected map[string]string // email → message
+	rejected rejections // by email
 }
 
 const hsToken = "pat-na1-e2e-0123456789abcdef"
@@ -38,36 +37,18 @@ const hsToken = "pat-na1-e2e-0123456789abcdef"
 // token is in HUBSPOT_TOKEN; the account has the plan_tier property the mappings use.
 func newHubSpotProject(t *testing.T, tmpl, mode, setup string, opts hssim.Options, wrap ...func(http.Handler) http.Handler) *hubspotProject {
 	t.Helper()
-	p := &hubspotProject{rejected: map[string]string{}}
+	p := &hubspotProject{}
 	opts.Tokens = []string{hsToken}
 	opts.KeepBodies = true
 	opts.Reject = func(object string, props map[string]string) string {
-		p.rejectMu.Lock()
-		defer p.rejectMu.Unlock()
-		return p.rejected[props["email"]]
+		return p.rejected.reason(props["email"])
 	}
 	p.sim = hssim.New(opts)
 	require.NoError(t, p.sim.AddProperty("contacts", hssim.Property{Name: "plan_tier", Label: "Plan tier", Type: "string"}))
-	var h http.Handler = p.sim
-	for _, w := range wrap {
-		h = w(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p.url = srv.URL
+	p.url = serve(t, p.sim, wrap...)
 	t.Setenv("HUBSPOT_TOKEN", hsToken)
-	p.project = projectAt(t, tmpl, setup, "{{URL}}", srv.URL, "{{MODE}}", mode)
+	p.project = projectAt(t, tmpl, setup, "{{URL}}", p.url, "{{MODE}}", mode)
 	return p
-}
-
-func (p *hubspotProject) reject(email, message string) {
-	p.rejectMu.Lock()
-	defer p.rejectMu.Unlock()
-	if message == "" {
-		delete(p.rejected, email)
-	} else {
-		p.rejected[email] = message
-	}
 }
 
 // crm is what HubSpot holds: email → the synced properties.
@@ -226,7 +207,7 @@ func TestSyncToHubSpot(t *testing.T) {
 func TestHubSpotPartialFailureIsRetriedNextRun(t *testing.T) {
 	p := newHubSpotProject(t, hubspotYAML, "upsert", hubspotSetup+`
 		update users set email = 'not-an-email' where id = 7;`, hssim.Options{})
-	p.reject("user42@example.com", "Contacts from example.com need approval")
+	p.rejected.set("user42@example.com", "Contacts from example.com need approval")
 	run, code := p.syncJSON("users_to_hubspot")
 	require.Equal(t, 1, code)
 	require.Equal(t, "partial", run["status"])
@@ -243,7 +224,7 @@ func TestHubSpotPartialFailureIsRetriedNextRun(t *testing.T) {
 	require.Contains(t, out, "INVALID_EMAIL")
 	require.NotContains(t, out, hsToken, "the token never reaches the run log")
 
-	p.reject("user42@example.com", "")
+	p.rejected.set("user42@example.com", "")
 	p.sql(`update users set email = 'user7@example.com' where id = 7`)
 	run, code = p.syncJSON("users_to_hubspot")
 	require.Equal(t, 0, code, "%v", run)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,12 +40,11 @@ func newMixpanelProject(t *testing.T, tmpl, setup string, opts mpsim.Options) *m
 	opts.Token = mpToken
 	opts.ServiceAccounts = map[string]string{"sync-bot": mpSecret}
 	s := mpsim.New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
+	url := serve(t, s)
 	t.Setenv("MIXPANEL_SECRET", mpSecret)
 	t.Setenv("MIXPANEL_TOKEN", mpToken)
-	p := projectAt(t, tmpl, setup, "{{URL}}", srv.URL)
-	return &mixpanelProject{project: p, sim: s, url: srv.URL}
+	p := projectAt(t, tmpl, setup, "{{URL}}", url)
+	return &mixpanelProject{project: p, sim: s, url: url}
 }
 
 func (p *mixpanelProject) requests() int64 { return p.sim.Counters().Requests.Load() }

@@ -28,8 +28,7 @@ type salesforceProject struct {
 	sim *sfsim.Server
 	url string
 
-	rejectMu sync.Mutex
-	rejected map[string]string // District_Id__c → message
+	rejected rejections // by District_Id__c
 
 	clock atomic.Int64 // the org's clock offset, to move it a day on
 }
@@ -42,7 +41,7 @@ const sfToken = "00D5g000004SIMU!AQ8AQ.e2e-access-token"
 // mappings write.
 func newSalesforceProject(t *testing.T, tmpl, mode, api, setup string, opts sfsim.Options, wrap ...func(http.Handler) http.Handler) *salesforceProject {
 	t.Helper()
-	p := &salesforceProject{rejected: map[string]string{}}
+	p := &salesforceProject{}
 	opts.Tokens = []string{sfToken}
 	opts.KeepBodies = true
 	opts.CustomFields = map[string][]sfsim.Field{"Account": {
@@ -51,35 +50,17 @@ func newSalesforceProject(t *testing.T, tmpl, mode, api, setup string, opts sfsi
 		{Name: "Region__c", Label: "Region", Type: sfsim.TypeString},
 	}}
 	opts.Reject = func(object string, fields map[string]any) (string, string) {
-		p.rejectMu.Lock()
-		defer p.rejectMu.Unlock()
-		if msg := p.rejected[fmt.Sprint(fields["District_Id__c"])]; msg != "" {
+		if msg := p.rejected.reason(fmt.Sprint(fields["District_Id__c"])); msg != "" {
 			return "FIELD_CUSTOM_VALIDATION_EXCEPTION", msg
 		}
 		return "", ""
 	}
 	opts.Now = func() time.Time { return time.Now().Add(time.Duration(p.clock.Load())) }
 	p.sim = sfsim.New(opts)
-	var h http.Handler = p.sim
-	for _, w := range wrap {
-		h = w(h)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p.url = srv.URL
+	p.url = serve(t, p.sim, wrap...)
 	t.Setenv("SF_TOKEN", sfToken)
-	p.project = projectAt(t, tmpl, setup, "{{URL}}", srv.URL, "{{MODE}}", mode, "{{API}}", api)
+	p.project = projectAt(t, tmpl, setup, "{{URL}}", p.url, "{{MODE}}", mode, "{{API}}", api)
 	return p
-}
-
-func (p *salesforceProject) reject(id, message string) {
-	p.rejectMu.Lock()
-	defer p.rejectMu.Unlock()
-	if message == "" {
-		delete(p.rejected, id)
-	} else {
-		p.rejected[id] = message
-	}
 }
 
 // org is what Salesforce holds: District_Id__c → the synced fields as text.
@@ -277,7 +258,7 @@ func TestSalesforcePartialFailureIsRetriedNextRun(t *testing.T) {
 		t.Run(api, func(t *testing.T) {
 			p := newSalesforceProject(t, salesforceYAML, "upsert", api, districtsSetup+`
 				update districts set name = null where district_id = 'D-7';`, sfsim.Options{})
-			p.reject("D-42", "Districts under review cannot be synced")
+			p.rejected.set("D-42", "Districts under review cannot be synced")
 			run, code := p.syncJSON("districts_to_salesforce")
 			require.Equal(t, 1, code)
 			require.Equal(t, "partial", run["status"])
@@ -291,7 +272,7 @@ func TestSalesforcePartialFailureIsRetriedNextRun(t *testing.T) {
 			require.Contains(t, out, "row D-7: added failed: salesforce: upsert Account: REQUIRED_FIELD_MISSING: Required fields are missing: [Name]")
 			require.NotContains(t, out, sfToken, "the token never reaches the run log")
 
-			p.reject("D-42", "")
+			p.rejected.set("D-42", "")
 			p.sql(`update districts set name = 'District 7' where district_id = 'D-7'`)
 			run, code = p.syncJSON("districts_to_salesforce")
 			require.Equal(t, 0, code, "%v", run)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,12 +47,11 @@ func newSlackProject(t *testing.T, tmpl, setup string, opts slacksim.Options) *s
 	}
 	opts.Webhooks = map[string]string{slackWebhookPath: slackChannel}
 	s := slacksim.New(opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
+	url := serve(t, s)
 	t.Setenv("SLACK_BOT_TOKEN", slackToken)
-	t.Setenv("SLACK_WEBHOOK", srv.URL+slackWebhookPath)
-	p := projectAt(t, tmpl, setup, "{{URL}}", srv.URL)
-	return &slackProject{project: p, sim: s, url: srv.URL}
+	t.Setenv("SLACK_WEBHOOK", url+slackWebhookPath)
+	p := projectAt(t, tmpl, setup, "{{URL}}", url)
+	return &slackProject{project: p, sim: s, url: url}
 }
 
 func (p *slackProject) requests() int64 { return p.sim.Counters().Requests.Load() }

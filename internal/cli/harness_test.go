@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"database/sql"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -172,4 +175,45 @@ func decodeObject(t *testing.T, s string) map[string]any {
 	var v map[string]any
 	require.NoError(t, json.Unmarshal([]byte(s), &v), s)
 	return v
+}
+
+// rejections are the rows a simulator is to refuse, by a key the test chooses
+// (an email, an external ID), with the reason: tests change them while the
+// simulator serves.
+type rejections struct {
+	mu      sync.Mutex
+	reasons map[string]string
+}
+
+// set makes the simulator refuse key with reason; "" accepts it again.
+func (r *rejections) set(key, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if reason == "" {
+		delete(r.reasons, key)
+		return
+	}
+	if r.reasons == nil {
+		r.reasons = map[string]string{}
+	}
+	r.reasons[key] = reason
+}
+
+// reason is why key is refused, "" when it is not.
+func (r *rejections) reason(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reasons[key]
+}
+
+// serve runs h, wrapped by each of wrap in turn (the last outermost), behind a test
+// server and returns its URL.
+func serve(t *testing.T, h http.Handler, wrap ...func(http.Handler) http.Handler) string {
+	t.Helper()
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
