@@ -415,42 +415,52 @@ func testPartialFailure(t *testing.T, h Harness, spec connector.DestinationSpec)
 	wantContents(t, tg, want)
 }
 
-// writeIsolating writes changes as the engine does: a *connector.BatchError names
-// failed rows; a connector.Divisible refusal of several changes is halved until
-// the rows at fault fail alone. It returns the failed rows' indexes (offset by
-// off), each checked to carry a reason, or the error that failed the write.
+// writeIsolating writes changes as the engine does (see isolate) and returns
+// the failed rows' indexes, each checked to carry a reason, or the error that
+// failed a whole write.
 func writeIsolating(ctx context.Context, d connector.Destination, id string, changes []record.Change, off int) ([]int, error) {
-	err := d.Write(ctx, connector.NewBatch("conformance", "run-1", id, changes, nil))
-	if err == nil {
-		return nil, nil
-	}
-	var be *connector.BatchError
-	if errors.As(err, &be) {
-		var failed []int
-		for _, r := range be.Rows {
-			if r.Err == nil || r.Err.Error() == "" {
-				return nil, fmt.Errorf("row %d failed without a reason", r.Index)
-			}
-			failed = append(failed, off+r.Index)
+	var failed []int
+	var problem error
+	err := isolate(ctx, d, id, changes, off, func(i int, err error) {
+		if (err == nil || err.Error() == "") && problem == nil {
+			problem = fmt.Errorf("row %d failed without a reason", i)
 		}
-		return failed, nil
-	}
-	if !connector.IsDivisible(err) {
-		return nil, err
-	}
-	if len(changes) == 1 {
-		if err.Error() == "" {
-			return nil, fmt.Errorf("row %d failed without a reason", off)
-		}
-		return []int{off}, nil
-	}
-	half := len(changes) / 2
-	a, err := writeIsolating(ctx, d, id+"a", changes[:half:half], off)
+		failed = append(failed, i)
+	}, func(_, _ int, err error) error { return err })
 	if err != nil {
 		return nil, err
 	}
-	b, err := writeIsolating(ctx, d, id+"b", changes[half:], off+half)
-	return append(a, b...), err
+	return failed, problem
+}
+
+// isolate writes changes as the engine does: a *connector.BatchError names
+// failed rows; a connector.Divisible refusal of several changes is halved until
+// the rows at fault fail alone. fail hears each failed row (its index offset by
+// off) with its reason; any other error of a write goes to whole, with the part
+// it refused, and what whole returns stops the writing.
+func isolate(ctx context.Context, d connector.Destination, id string, changes []record.Change, off int,
+	fail func(i int, err error), whole func(off, n int, err error) error) error {
+	err := d.Write(ctx, connector.NewBatch("conformance", "run-1", id, changes, nil))
+	var be *connector.BatchError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &be):
+		for _, r := range be.Rows {
+			fail(off+r.Index, r.Err)
+		}
+		return nil
+	case !connector.IsDivisible(err):
+		return whole(off, len(changes), err)
+	case len(changes) == 1:
+		fail(off, err)
+		return nil
+	}
+	half := len(changes) / 2
+	if err := isolate(ctx, d, id+"a", changes[:half:half], off, fail, whole); err != nil {
+		return err
+	}
+	return isolate(ctx, d, id+"b", changes[half:], off+half, fail, whole)
 }
 
 func testCancelled(t *testing.T, h Harness, spec connector.DestinationSpec) {

@@ -30,30 +30,18 @@ func FailedRows(t testing.TB, err error) map[int]string {
 
 // SendSplitting writes changes as the engine does with a refused batch: a
 // Divisible error halves it until the changes at fault fail alone. It returns
-// the error of each change ("" for success).
+// the error of each change ("" for success); an error that fails a whole write
+// is every change's of that write.
 func SendSplitting(t testing.TB, d connector.Destination, changes []record.Change) []string {
 	t.Helper()
 	out := make([]string, len(changes))
-	var send func(id string, off int, part []record.Change)
-	send = func(id string, off int, part []record.Change) {
-		err := d.Write(context.Background(), connector.NewBatch("conformance", "run-1", id, part, nil))
-		var be *connector.BatchError
-		switch {
-		case err == nil:
-		case errors.As(err, &be):
-			for _, r := range be.Rows {
-				out[off+r.Index] = r.Err.Error()
-			}
-		case connector.IsDivisible(err) && len(part) > 1:
-			half := len(part) / 2
-			send(id+"a", off, part[:half:half])
-			send(id+"b", off+half, part[half:])
-		default:
-			for i := range part {
-				out[off+i] = err.Error()
-			}
+	isolate(context.Background(), d, "batch-1", changes, 0, func(i int, err error) {
+		out[i] = err.Error()
+	}, func(off, n int, err error) error {
+		for i := off; i < off+n; i++ {
+			out[i] = err.Error()
 		}
-	}
-	send("batch-1", 0, changes)
+		return nil
+	})
 	return out
 }
