@@ -26,17 +26,25 @@ import (
 // library itself prints floats and maps with Go's %v.
 const outputFilter = "sluice_output"
 
-// newEngine returns a Liquid engine whose output filter escapes text with
-// escape (nil: as is). Parsing and rendering are safe for concurrent use. Null
-// values render as nothing, as Liquid users expect; misspelt columns are found
-// by Columns before any row is rendered.
-func newEngine(escape func(string) string) *liquid.Engine {
-	e := liquid.NewEngine()
-	e.RegisterFilter(outputFilter, func(v any) any { return output(v, escape) })
-	return e
+// A Dialect parses templates whose values are written through an escaping
+// function: a destination whose text has markup of its own (Slack's mrkdwn)
+// escapes the row's values so that they show as written. Make one per escaping
+// and keep it: its Liquid engine is built once.
+type Dialect struct {
+	engine *liquid.Engine
 }
 
-var plainEngine = sync.OnceValue(func() *liquid.Engine { return newEngine(nil) })
+// NewDialect returns the dialect whose templates pass the text of every value
+// they write ({{ … }}, after its filters) through escape (nil: as is), and
+// leave their own text as written. Parsing and rendering are safe for
+// concurrent use. Null values render as nothing, as Liquid users expect.
+func NewDialect(escape func(string) string) *Dialect {
+	e := liquid.NewEngine()
+	e.RegisterFilter(outputFilter, func(v any) any { return output(v, escape) })
+	return &Dialect{engine: e}
+}
+
+var plain = sync.OnceValue(func() *Dialect { return NewDialect(nil) })
 
 // Template is a parsed template.
 type Template struct {
@@ -46,17 +54,13 @@ type Template struct {
 	wholeRow bool
 }
 
-// Parse parses src. Its error says what is wrong and where in the template:
-// invalid syntax, or a filter Liquid does not have, wherever it is used.
-func Parse(src string) (*Template, error) { return parse(src, plainEngine()) }
+// Parse parses src for the plain dialect (values written as they are). Its
+// error says what is wrong and where in the template: invalid syntax, or a
+// filter Liquid does not have, wherever it is used.
+func Parse(src string) (*Template, error) { return plain().Parse(src) }
 
-// ParseEscaped parses src like Parse; when it renders, the text of every value
-// it writes ({{ … }}, after its filters) passes through escape, and the
-// template's own text is left as written. Slack escapes &, < and > so that a
-// row's "<!channel>" notifies nobody while the template's links still work.
-func ParseEscaped(src string, escape func(string) string) (*Template, error) {
-	return parse(src, newEngine(escape))
-}
+// Parse parses src like the package's Parse, for this dialect.
+func (d *Dialect) Parse(src string) (*Template, error) { return parse(src, d.engine) }
 
 func parse(src string, e *liquid.Engine) (*Template, error) {
 	segs := scan(src)

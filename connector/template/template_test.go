@@ -132,7 +132,7 @@ func TestEscapedTemplate(t *testing.T) {
 		"{% assign n = row.name %}*{{ n }}*":     "*AT&amp;T &lt;ops&gt;*",
 		"{{ row.name | size }} chars in {{ 2 }}": "10 chars in 2",
 	} {
-		tpl, err := ParseEscaped(src, esc)
+		tpl, err := NewDialect(esc).Parse(src)
 		require.NoError(t, err, src)
 		got, err := tpl.Render(row)
 		require.NoError(t, err, src)

@@ -123,6 +123,9 @@ func (r *renderer) text(c record.Change) (string, error) {
 // (<https://…|label>, *bold*) is left as written.
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// mrkdwn parses Slack's message templates, which escape every value they write.
+var mrkdwn = template.NewDialect(mrkdwnEscaper.Replace)
+
 // maxTextChars is the longest text chat.postMessage keeps: Slack truncates a
 // longer one (https://docs.slack.dev/reference/methods/chat.postMessage).
 const maxTextChars = 40_000

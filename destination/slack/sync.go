@@ -92,7 +92,7 @@ func parseTemplate(src string) (*template.Template, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("is empty: write the message, e.g. \"{{ row.name }} has {{ row.unused_seats }} unused seats\"")
 	}
-	t, err := template.ParseEscaped(src, mrkdwnEscaper.Replace)
+	t, err := mrkdwn.Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("%v: see docs/configuration.md#templates", err)
 	}
