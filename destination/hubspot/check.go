@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // portals' time zones load on machines without zoneinfo
 
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/connector/saas"
