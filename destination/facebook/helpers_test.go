@@ -21,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const (
@@ -128,7 +129,7 @@ func setup(t testing.TB, opts sim.Options) *testBundle {
 		opts.Audiences = map[string]string{audienceID: account}
 	}
 	tb := &testBundle{sim: sim.New(opts)}
-	tb.srv = httptest.NewServer(tb)
+	tb.srv = simtest.NewServer(tb)
 	t.Cleanup(tb.srv.Close)
 	return tb
 }

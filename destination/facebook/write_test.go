@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/destination/facebook"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/facebook"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 func TestAddedRowsJoinTheAudience(t *testing.T) {
@@ -310,7 +310,7 @@ func TestAppSecretProofIsNeverShown(t *testing.T) {
 	}
 	tb.requireMembers(t, person(1))
 
-	down := httptest.NewServer(http.NotFoundHandler())
+	down := simtest.NewServer(http.NotFoundHandler())
 	down.Close()
 	d = tb.open(t, customerInfo(connector.ModeInsert), customerSync(), func(c *facebook.Config) {
 		withSecret(c)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/connector/conformance"
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 // stubAnswer is how a stub HubSpot answers a batch write.
@@ -37,7 +37,7 @@ type stubHubSpot struct {
 func newStub(t *testing.T, a stubAnswer) (*stubHubSpot, string) {
 	t.Helper()
 	s := &stubHubSpot{answer: a}
-	srv := httptest.NewServer(s)
+	srv := simtest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, srv.URL
 }
@@ -167,7 +167,7 @@ func TestEveryInputIsAccountedFor(t *testing.T) {
 func TestArchiveAnswerAccountsForEveryRow(t *testing.T) {
 	t.Parallel()
 	stub := &stubHubSpot{answer: stubAnswer{refuse: "20"}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/batch/read") {
 			// Every record exists: a@ is 10, b@ is 20, c@ is 30.
 			w.Header().Set("Content-Type", "application/json")

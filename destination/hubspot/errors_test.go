@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/hubspot"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 func batchError(t *testing.T, err error) map[int]string {
@@ -172,7 +172,7 @@ func TestAuthenticationErrors(t *testing.T) {
 	require.Contains(t, err.Error(), "check access_token")
 
 	// The simulator knows no scopes: a proxy in front of it answers 403 as HubSpot does.
-	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	forbidden := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte(`{"status":"error","message":"This app hasn't been granted all required scopes to make this call.","correlationId":"x","category":"MISSING_SCOPES","errors":[{"message":"One or more of the following scopes are required.","context":{"requiredGranularScopes":["crm.objects.contacts.write"]}}]}`))

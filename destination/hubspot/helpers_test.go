@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/hubspot"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const testToken = "pat-na1-test-0123456789"
@@ -49,7 +50,7 @@ func setup(t *testing.T, opts sim.Options) *testBundle {
 		return tb.rejected[props[tb.rejectOn]]
 	}
 	tb.sim = sim.New(opts)
-	srv := httptest.NewServer(tb.sim)
+	srv := simtest.NewServer(tb.sim)
 	t.Cleanup(srv.Close)
 	tb.url = srv.URL
 	return tb

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/destination/hubspot"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/hubspot"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 // Another client of the same app spends most of HubSpot's window before the
@@ -103,7 +104,7 @@ func TestSyncsOfOneAppShareABudget(t *testing.T) {
 func TestNoRateLimitHeadersSettlesOnTheFreeTier(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, sim.Options{})
-	strip := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	strip := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		tb.sim.ServeHTTP(rec, r)
 		for k, vs := range rec.Header() {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/mixpanel"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 func TestEventsAreImported(t *testing.T) {
@@ -403,7 +403,7 @@ func TestFailedRecordsByInsertID(t *testing.T) {
 	for name, entry := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusBadRequest)
 				fmt.Fprintf(w, `{"code":400,"error":"some data points in the request failed validation","failed_records":[`+entry+`],"num_records_imported":2,"status":"Bad Request"}`, refused)

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/destination/mixpanel"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/mixpanel"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const (
@@ -47,7 +48,7 @@ func newBundle(t testing.TB, opts sim.Options) *testBundle {
 		opts.ServiceAccounts = map[string]string{saUser: saSecret}
 	}
 	tb := &testBundle{sim: sim.New(opts)}
-	tb.srv = httptest.NewServer(tb.sim)
+	tb.srv = simtest.NewServer(tb.sim)
 	t.Cleanup(tb.srv.Close)
 	return tb
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/destination/salesforce"
 	"github.com/sluicehq/sluice/record"
 	sim "github.com/sluicehq/sluice/simulator/salesforce"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 const testToken = "00D5g000004SIMU!AQ8AQ.test-access-token"
@@ -75,7 +76,7 @@ func setup(t *testing.T, opts sim.Options) *testBundle {
 		return "", ""
 	}
 	tb.sim = sim.New(opts)
-	srv := httptest.NewServer(tb.sim)
+	srv := simtest.NewServer(tb.sim)
 	t.Cleanup(srv.Close)
 	tb.url = srv.URL
 	return tb
@@ -224,7 +225,7 @@ func (tb *testBundle) requestLines() []string {
 // for instance_url.
 func (tb *testBundle) intercept(t *testing.T, handle func(w http.ResponseWriter, r *http.Request) bool) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !handle(w, r) {
 			tb.sim.ServeHTTP(w, r)
 		}

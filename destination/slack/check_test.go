@@ -3,7 +3,6 @@ package slack_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 	sim "github.com/sluicehq/sluice/simulator/slack"
 )
 
@@ -96,7 +96,7 @@ func TestCheckReadsTheTokensScopes(t *testing.T) {
 		scopes, infoError = s, info
 		mu.Unlock()
 	}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		scopes, infoError := scopes, infoError
 		mu.Unlock()

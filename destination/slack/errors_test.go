@@ -3,7 +3,6 @@ package slack_test
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 	sim "github.com/sluicehq/sluice/simulator/slack"
 )
 
@@ -205,7 +205,7 @@ func TestWebhookErrors(t *testing.T) {
 // is not recorded as delivered.
 func TestWebhook200WithoutOKIsNotDelivery(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write([]byte("<html><body>Sign in to continue</body></html>"))
 	}))

@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/connector"
 	"github.com/sluicehq/sluice/destination/slack"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 	sim "github.com/sluicehq/sluice/simulator/slack"
 )
 
@@ -52,7 +53,7 @@ func setup(t testing.TB, opts sim.Options) *testBundle {
 		opts.Webhooks = map[string]string{webhookPath: alerts}
 	}
 	tb := &testBundle{sim: sim.New(opts)}
-	tb.srv = httptest.NewServer(tb.sim)
+	tb.srv = simtest.NewServer(tb.sim)
 	t.Cleanup(tb.srv.Close)
 	return tb
 }

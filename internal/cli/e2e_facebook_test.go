@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/destination/facebook"
 	fbsim "github.com/sluicehq/sluice/simulator/facebook"
 	"github.com/sluicehq/sluice/simulator/simkit"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 // facebookProject is a project whose destination is the Meta Marketing API
@@ -53,7 +53,7 @@ func newFacebookProject(t *testing.T, tmpl, mode, setup string, opts fbsim.Optio
 		return p.rejected.reason(ids["EMAIL"])
 	}
 	p.sim = fbsim.New(opts)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := simtest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.wrap != nil {
 			p.wrap(p.sim).ServeHTTP(w, r)
 			return

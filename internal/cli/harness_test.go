@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/destination/webhook/webhooktest"
 	"github.com/sluicehq/sluice/internal/pgtest"
+	"github.com/sluicehq/sluice/simulator/simkit/simtest"
 )
 
 // The test binary doubles as the sluice command, for tests that need a separate
@@ -213,7 +213,7 @@ func serve(t *testing.T, h http.Handler, wrap ...func(http.Handler) http.Handler
 	for _, w := range wrap {
 		h = w(h)
 	}
-	srv := httptest.NewServer(h)
+	srv := simtest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
